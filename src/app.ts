@@ -1,0 +1,39 @@
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { CollabServer } from './collab/collab-server.ts';
+import type { Config } from './config.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { createMetricsRegistry } from './http/metrics.ts';
+import { registerOpsRoutes } from './http/ops-routes.ts';
+import { registerSocketRoutes } from './http/socket-routes.ts';
+
+export interface AppDeps {
+  config: Pick<Config, 'maxMessageBytes'>;
+  logger: FastifyBaseLogger;
+  collab: CollabServer;
+  service: { name: string; version: string };
+  readinessChecks: Record<string, () => Promise<void>>;
+}
+
+/** Builds the HTTP/WebSocket app of one node. Never listens: main.ts and tests do. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger });
+  registerErrorHandling(app);
+
+  await app.register(websocket, {
+    options: { maxPayload: deps.config.maxMessageBytes },
+    // On shutdown every socket hears 1001 (going away) so clients reconnect elsewhere.
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'SHUTTING_DOWN');
+      done();
+    },
+  });
+
+  registerOpsRoutes(app, {
+    service: deps.service,
+    readinessChecks: deps.readinessChecks,
+    metrics: createMetricsRegistry(deps.collab),
+  });
+  registerSocketRoutes(app, deps.collab);
+  return app;
+}

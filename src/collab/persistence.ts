@@ -1,0 +1,94 @@
+import type { Document, Extension } from '@hocuspocus/server';
+import { OutgoingMessage } from '@hocuspocus/server';
+import type { Logger } from 'pino';
+import * as Y from 'yjs';
+import type { RoomOpLog, RoomStorage } from './ports.ts';
+
+/** Origin of updates that come from the op log itself: applying them must not log them again. */
+export const FROM_STORAGE = Symbol('tandem:from-storage');
+
+export interface PersistenceOptions {
+  storage: RoomStorage;
+  opLog: RoomOpLog;
+  logger: Logger;
+  /** Pending (missing-dependency) update bytes a document may hold before they are dropped. */
+  maxPendingBytes: number;
+  /** Tracks background work (snapshots) so that shutdown can wait for it. */
+  track: (work: Promise<unknown>) => void;
+}
+
+/**
+ * Hocuspocus extension that makes the op log the source of truth: load = snapshot + log
+ * tail; every update the room integrates is appended; a document unloads only once its
+ * appends are durable.
+ */
+export function persistenceExtension(options: PersistenceOptions): Extension {
+  const { storage, opLog, logger } = options;
+  const pendingSizeSeen = new WeakMap<Document, number>();
+
+  return {
+    extensionName: 'tandem-persistence',
+
+    async onLoadDocument({ documentName, document }) {
+      try {
+        await storage.ensure(documentName);
+        const { updates, seq } = await storage.load(documentName);
+        document.transact(() => {
+          for (const update of updates) Y.applyUpdate(document, update);
+        }, FROM_STORAGE);
+        logger.debug({ documentId: documentName, seq, updates: updates.length }, 'document loaded');
+      } catch (error) {
+        // Hocuspocus then refuses the connection and keeps no half-loaded document, so an
+        // empty room can never overwrite what is stored.
+        logger.error({ err: error, documentId: documentName }, 'document failed to load; refusing connections to it');
+        throw { reason: 'DOCUMENT_UNAVAILABLE' };
+      }
+    },
+
+    async afterLoadDocument({ documentName, document }) {
+      // Yjs emits only what it integrated: an update whose dependencies are missing waits in
+      // the document's pending store and is logged once it can be integrated.
+      document.on('update', (update: Uint8Array, origin: unknown) => {
+        if (origin === FROM_STORAGE) return;
+        opLog.append(documentName, update).catch((error: unknown) => {
+          logger.error({ err: error, documentId: documentName }, 'update could not be logged');
+        });
+      });
+    },
+
+    async afterHandleMessage({ document, connection }) {
+      const { pendingStructs, pendingDs } = document.store;
+      if (!pendingStructs && !pendingDs) {
+        pendingSizeSeen.delete(document);
+        return;
+      }
+      const size = (pendingStructs?.update.length ?? 0) + (pendingDs?.length ?? 0);
+      if (size > options.maxPendingBytes) {
+        logger.warn({ documentId: document.name, size }, 'dropping updates whose dependencies never arrived');
+        document.store.pendingStructs = null;
+        document.store.pendingDs = null;
+        pendingSizeSeen.delete(document);
+        return;
+      }
+      if (pendingSizeSeen.get(document) === size) return;
+      pendingSizeSeen.set(document, size);
+      // The client sent something that builds on content we lack: ask it for everything we
+      // are missing (it answers with Sync Step 2).
+      connection.send(
+        new OutgoingMessage(connection.messageAddress).createSyncMessage().writeFirstSyncStepFor(document).toUint8Array(),
+      );
+    },
+
+    async onStoreDocument({ documentName }) {
+      await opLog.whenDurable(documentName);
+    },
+
+    async afterUnloadDocument({ documentName }) {
+      options.track(
+        storage.afterUnload(documentName).catch((error: unknown) => {
+          logger.warn({ err: error, documentId: documentName }, 'snapshot after unload failed');
+        }),
+      );
+    },
+  };
+}

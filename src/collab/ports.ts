@@ -1,0 +1,31 @@
+/**
+ * What the rooms need from the rest of the node. collab/ never imports storage, Fastify,
+ * Prisma or Redis: main.ts passes implementations of these in.
+ */
+export interface RoomStorage {
+  /** Creates the document if it is new (y-websocket semantics: connecting creates). */
+  ensure(documentId: string): Promise<void>;
+  /** The newest snapshot followed by the log after it, and the seq they reach. */
+  load(documentId: string): Promise<{ seq: number; updates: Uint8Array[] }>;
+  /** Called after a document unloads; may compact its log into a snapshot. */
+  afterUnload(documentId: string): Promise<void>;
+}
+
+export interface RoomOpLog {
+  /** Resolves with the update's seq once it is durable. */
+  append(documentId: string, update: Uint8Array): Promise<number>;
+  whenDurable(documentId: string): Promise<void>;
+}
+
+/** The part of a WebSocket the rooms use (the `ws` package's WebSocket fits). */
+export interface ClientSocket {
+  readonly readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** What a transport calls when its socket receives a message or closes. */
+export interface SocketHandlers {
+  message(data: Uint8Array, isBinary: boolean): void;
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,95 @@
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import { closeCodeFor, isErrorCode } from '../errors.ts';
+import { MessageType } from './frames.ts';
+import type { ClientSocket } from './ports.ts';
+
+const AuthPermissionDenied = 1;
+const AuthToken = 0;
+
+/**
+ * Lets a plain y-websocket client join Hocuspocus rooms. Hocuspocus frames carry the
+ * document name first and wait for an Auth message; y-websocket frames do neither. Inbound
+ * frames get the name prefixed (and the connection starts with a synthetic Auth message);
+ * outbound frames lose the name, and Hocuspocus-only messages are dropped or turned into a
+ * socket close.
+ */
+export function createYWebsocketBridge(socket: ClientSocket, documentId: string) {
+  const prefix = encodeAddress(documentId);
+
+  return {
+    /** The socket Hocuspocus writes to. */
+    hocuspocusSide: {
+      get readyState() {
+        return socket.readyState;
+      },
+      send(data: Uint8Array) {
+        forwardToClient(socket, data);
+      },
+      close(code?: number, reason?: string) {
+        socket.close(code, reason);
+      },
+    },
+
+    /** The first frame Hocuspocus expects: authentication with the socket's token. */
+    authFrame(token: string): Uint8Array {
+      const encoder = encoding.createEncoder();
+      encoding.writeUint8Array(encoder, prefix);
+      encoding.writeVarUint(encoder, MessageType.Auth);
+      encoding.writeVarUint(encoder, AuthToken);
+      encoding.writeVarString(encoder, token);
+      return encoding.toUint8Array(encoder);
+    },
+
+    /** A y-websocket frame, addressed to the document for Hocuspocus. */
+    toHocuspocus(frame: Uint8Array): Uint8Array {
+      const addressed = new Uint8Array(prefix.length + frame.length);
+      addressed.set(prefix, 0);
+      addressed.set(frame, prefix.length);
+      return addressed;
+    },
+  };
+}
+
+function encodeAddress(documentId: string): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarString(encoder, documentId);
+  return encoding.toUint8Array(encoder);
+}
+
+function forwardToClient(socket: ClientSocket, frame: Uint8Array): void {
+  const decoder = decoding.createDecoder(frame);
+  decoding.readVarString(decoder);
+  const bodyStart = decoder.pos;
+  const type = decoding.readVarUint(decoder);
+  switch (type) {
+    case MessageType.Sync:
+    case MessageType.Awareness:
+    case MessageType.QueryAwareness:
+      socket.send(frame.subarray(bodyStart));
+      return;
+    case MessageType.SyncReply: {
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, MessageType.Sync);
+      encoding.writeUint8Array(encoder, frame.subarray(decoder.pos));
+      socket.send(encoding.toUint8Array(encoder));
+      return;
+    }
+    case MessageType.Auth:
+      if (decoding.readVarUint(decoder) === AuthPermissionDenied) {
+        closeWithReason(socket, decoding.readVarString(decoder), 4403);
+      }
+      return;
+    case MessageType.Close:
+      closeWithReason(socket, decoding.hasContent(decoder) ? decoding.readVarString(decoder) : '', 1011);
+      return;
+    default:
+      // SyncStatus, Stateless, Ping: Hocuspocus-only, y-websocket has no use for them.
+      return;
+  }
+}
+
+function closeWithReason(socket: ClientSocket, reason: string, fallbackCode: number): void {
+  if (isErrorCode(reason)) socket.close(closeCodeFor(reason), reason);
+  else socket.close(fallbackCode, fallbackCode === 4403 ? 'FORBIDDEN' : 'INTERNAL');
+}

@@ -1,0 +1,82 @@
+/**
+ * One registry of error codes. REST answers them as application/problem+json (RFC 9457);
+ * WebSockets close with 4000 + status (internal errors: 1011) and the code as the reason.
+ */
+export const ERRORS = {
+  MALFORMED_MESSAGE: { status: 400, title: 'Malformed message' },
+  INVALID_DOCUMENT_ID: {
+    status: 400,
+    title: 'Invalid document id (1-128 characters of A-Z a-z 0-9 . _ -)',
+  },
+  VALIDATION_FAILED: { status: 400, title: 'Request failed validation' },
+  UNAUTHORIZED: { status: 401, title: 'Missing or invalid credential' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  NOT_FOUND: { status: 404, title: 'No such route' },
+  DOC_NOT_FOUND: { status: 404, title: 'No such document' },
+  TIMED_OUT: { status: 408, title: 'Timed out' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  MESSAGE_TOO_LARGE: { status: 413, title: 'WebSocket message too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal server error' },
+  DOCUMENT_UNAVAILABLE: {
+    status: 503,
+    title: 'The document could not be loaded from storage; try again shortly',
+  },
+  NOT_READY: { status: 503, title: 'Not ready: a dependency does not answer' },
+  SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: unknown }) {
+    super(detail ?? ERRORS[code].title, { cause: options?.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = options?.details;
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}
+
+/** WebSocket close code for an error code: 4000 + HTTP status, except the two standard ones. */
+export function closeCodeFor(code: ErrorCode): number {
+  if (code === 'SHUTTING_DOWN') return 1001;
+  const { status } = ERRORS[code];
+  return status >= 500 ? 1011 : 4000 + status;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: ErrorCode;
+  requestId: string;
+  errors?: unknown;
+}
+
+export function toProblem(
+  error: AppError,
+  context: { instance: string; requestId: string },
+): Problem {
+  return {
+    type: `urn:tandem:error:${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: ERRORS[error.code].title,
+    status: error.status,
+    detail: error.message,
+    instance: context.instance,
+    code: error.code,
+    requestId: context.requestId,
+    ...(error.details === undefined ? {} : { errors: error.details }),
+  };
+}

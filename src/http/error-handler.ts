@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, toProblem } from '../errors.ts';
+
+/** Every error leaves as application/problem+json built from the one registry in errors.ts. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    sendProblem(request, reply, appError);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(request, reply, new AppError('NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  return reply
+    .code(error.status)
+    .type('application/problem+json')
+    .send(toProblem(error, { instance: request.url.split('?')[0] ?? request.url, requestId: request.id }));
+}
+
+function toAppError(error: FastifyError): AppError {
+  if (error instanceof AppError) return error;
+  if (error.validation) {
+    return new AppError('VALIDATION_FAILED', error.message, {
+      details: error.validation.map((issue) => ({ path: issue.instancePath, message: issue.message })),
+    });
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('VALIDATION_FAILED', error.message);
+  }
+  if (error.statusCode === 400 && error instanceof SyntaxError) return new AppError('VALIDATION_FAILED', error.message);
+  return new AppError('INTERNAL', 'Something went wrong on our side; the request id identifies it in the logs', {
+    cause: error,
+  });
+}

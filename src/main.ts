@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './app.ts';
+import { createCollabServer } from './collab/collab-server.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './storage/database.ts';
+import { createDocumentStore } from './storage/document-store.ts';
+import { migrate } from './storage/migrate.ts';
+import { createOpLogWriter } from './storage/op-log.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export interface RunningNode {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The composition root of a node: config → database → op log → rooms → app → listen. */
+export async function startNode(config: Readonly<Config>, logger: Logger): Promise<RunningNode> {
+  const db = await openDatabase(config.storage);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const store = createDocumentStore(db.prisma);
+  const opLog = createOpLogWriter(db.prisma, logger);
+  const collab = createCollabServer({
+    storage: {
+      ensure: (id) => store.ensure(id),
+      load: (id) => store.load(id),
+      afterUnload: async (id) => {
+        await store.snapshotIfDue(id, config.snapshotEvery);
+      },
+    },
+    opLog,
+    logger,
+    maxMessageBytes: config.maxMessageBytes,
+    idleTimeoutMs: config.socketIdleTimeoutMs,
+  });
+
+  const app = await buildApp({
+    config,
+    logger,
+    collab,
+    service: { name: 'tandem', version: pkg.version },
+    readinessChecks: {
+      database: async () => {
+        await db.prisma.$queryRaw`SELECT 1`;
+      },
+    },
+  });
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const url = address.replace('0.0.0.0', '127.0.0.1');
+  logger.info(
+    {
+      url,
+      storage: db.kind === 'postgres' ? 'postgres' : `embedded (PGlite in ${config.storage.kind === 'embedded' ? config.storage.dataDir : ''})`,
+      bus: 'in-process',
+      auth: config.auth,
+    },
+    `Tandem listening on ${url} · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · bus: in-process`,
+  );
+
+  return {
+    url,
+    async close() {
+      // Order matters: stop accepting and close sockets (1001), let rooms unload, make every
+      // accepted update durable, and only then let go of the database.
+      await app.close();
+      await collab.close();
+      await opLog.close();
+      await db.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${error.message}\nSee .env.example for every variable and its default.`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel });
+  const node = await startNode(config, logger);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: closing sockets and flushing the op log');
+    node.close().then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error('Tandem failed to start:', error);
+    process.exit(1);
+  });
+}

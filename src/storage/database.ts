@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from '../generated/prisma/client.ts';
+
+/** The database a node runs on: Postgres when DATABASE_URL is set, embedded PGlite otherwise. */
+export interface Database {
+  readonly kind: 'postgres' | 'embedded';
+  readonly prisma: PrismaClient;
+  /** Runs a multi-statement SQL script on one session (migrations), holding `lockKey` meanwhile. */
+  runScriptsExclusively(lockKey: number, run: (exec: (sql: string) => Promise<unknown[]>) => Promise<void>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DatabaseOptions = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.kind === 'postgres' ? openPostgres(options.url) : openEmbedded(options.dataDir);
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client that loses its server emits 'error' on the pool; without a listener that
+  // would crash the process. The next query reconnects.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: 'postgres',
+    prisma,
+    async runScriptsExclusively(lockKey, run) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [lockKey]);
+        try {
+          // No parameters: pg uses the simple protocol, which accepts several statements.
+          await run(async (sql) => (await client.query(sql)).rows ?? []);
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openEmbedded(dataDir: string): Promise<Database> {
+  await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: 'embedded',
+    prisma,
+    async runScriptsExclusively(_lockKey, run) {
+      // PGlite is single-connection and in-process: nothing else can run a migration at once.
+      await run(async (sql) => {
+        const results = await pglite.exec(sql);
+        return results.at(-1)?.rows ?? [];
+      });
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+    },
+  };
+}

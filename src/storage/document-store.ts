@@ -1,0 +1,86 @@
+import * as Y from 'yjs';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+export interface StoredState {
+  /** The op-log seq the updates reach (the document's version); 0 for a new document. */
+  seq: number;
+  /** The newest snapshot (if any) followed by every logged update after it, in seq order. */
+  updates: Uint8Array[];
+}
+
+export interface DocumentStore {
+  /** Creates the document row if it does not exist yet. */
+  ensure(documentId: string): Promise<void>;
+  load(documentId: string): Promise<StoredState>;
+  /** Writes a snapshot at the head when the log has grown by `every` updates since the last one. */
+  snapshotIfDue(documentId: string, every: number): Promise<boolean>;
+}
+
+const LOAD_ATTEMPTS = 5;
+
+export function createDocumentStore(prisma: PrismaClient): DocumentStore {
+  async function load(documentId: string): Promise<StoredState> {
+    for (let attempt = 1; ; attempt++) {
+      const snapshot = await prisma.documentSnapshot.findFirst({
+        where: { documentId },
+        orderBy: { seq: 'desc' },
+        select: { seq: true, state: true },
+      });
+      const base = snapshot?.seq ?? 0;
+      const tail = await prisma.documentUpdate.findMany({
+        where: { documentId, seq: { gt: base } },
+        orderBy: { seq: 'asc' },
+        select: { seq: true, update: true },
+      });
+      // seq is gapless, so a tail that does not start right after the snapshot means the log
+      // was trimmed between the two reads (a compaction wrote a newer snapshot): read again.
+      const contiguous = tail.every((row, index) => row.seq === base + index + 1);
+      if (contiguous) {
+        const updates = tail.map((row) => row.update as Uint8Array);
+        if (snapshot) updates.unshift(snapshot.state as Uint8Array);
+        return { seq: tail.at(-1)?.seq ?? base, updates };
+      }
+      if (attempt >= LOAD_ATTEMPTS) {
+        throw new Error(`Op log of ${documentId} has a gap after seq ${base}; refusing to load it`);
+      }
+    }
+  }
+
+  return {
+    async ensure(documentId) {
+      await prisma.document.upsert({ where: { id: documentId }, create: { id: documentId }, update: {} });
+    },
+
+    load,
+
+    async snapshotIfDue(documentId, every) {
+      const [document, latest] = await Promise.all([
+        prisma.document.findUnique({ where: { id: documentId }, select: { headSeq: true } }),
+        prisma.documentSnapshot.findFirst({
+          where: { documentId },
+          orderBy: { seq: 'desc' },
+          select: { seq: true },
+        }),
+      ]);
+      if (!document || document.headSeq - (latest?.seq ?? 0) < every) return false;
+
+      // Built from storage rather than from a live document, so it holds exactly the log up
+      // to `seq` and never an update whose dependencies are missing.
+      const { seq, updates } = await load(documentId);
+      const doc = new Y.Doc();
+      try {
+        doc.transact(() => {
+          for (const update of updates) Y.applyUpdate(doc, update);
+        });
+        if (doc.store.pendingStructs || doc.store.pendingDs) return false;
+        await prisma.documentSnapshot.createMany({
+          data: [{ documentId, seq, state: Y.encodeStateAsUpdate(doc) as Uint8Array<ArrayBuffer> }],
+          skipDuplicates: true,
+        });
+        return true;
+      } finally {
+        doc.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import pRetry from 'p-retry';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.ts';
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+/** Appends accepted Yjs updates to document_updates; see createOpLogWriter. */
+export interface OpLogWriter {
+  /** Resolves with the update's seq once its transaction has committed. */
+  append(documentId: string, update: Uint8Array): Promise<number>;
+  /** Resolves once everything appended so far (for one document, or all) is committed. */
+  whenDurable(documentId?: string): Promise<void>;
+  /** Commits what is pending, then refuses further appends. */
+  close(): Promise<void>;
+}
+
+interface PendingAppend {
+  documentId: string;
+  update: Uint8Array;
+  resolve: (seq: number) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Group commit: appends that arrive while a transaction is running wait and go together in
+ * the next one, so the cost is one transaction per tick for all documents, not per keystroke.
+ * A failed transaction is retried (with backoff, forever) before anything newer commits, so
+ * a database outage delays acknowledgements but never loses or reorders an update.
+ */
+export function createOpLogWriter(prisma: PrismaClient, logger: Logger): OpLogWriter {
+  let queue: PendingAppend[] = [];
+  let running: Promise<void> | null = null;
+  let closed = false;
+  const lastAppend = new Map<string, Promise<number>>();
+
+  function drain(): Promise<void> {
+    running ??= (async () => {
+      // Let the rest of this event-loop turn add to the first batch.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        await pRetry(() => commit(prisma, batch), {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: 50,
+          maxTimeout: 2_000,
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            logger.error(
+              { err: error, attempt: attemptNumber, pending: batch.length + queue.length },
+              'op log commit failed; retrying. Updates stay in memory until the database answers',
+            );
+          },
+        });
+      }
+    })().finally(() => {
+      running = null;
+      if (queue.length > 0) void drain();
+    });
+    return running;
+  }
+
+  return {
+    append(documentId, update) {
+      if (closed) return Promise.reject(new AppError('SHUTTING_DOWN'));
+      const committed = new Promise<number>((resolve, reject) => {
+        queue.push({ documentId, update, resolve, reject });
+      });
+      lastAppend.set(documentId, committed);
+      const forget = () => {
+        if (lastAppend.get(documentId) === committed) lastAppend.delete(documentId);
+      };
+      committed.then(forget, forget);
+      void drain();
+      return committed;
+    },
+
+    async whenDurable(documentId) {
+      const waits = documentId === undefined ? [...lastAppend.values()] : [lastAppend.get(documentId)];
+      await Promise.allSettled(waits);
+    },
+
+    async close() {
+      closed = true;
+      while (running || queue.length > 0) await (running ?? drain());
+    },
+  };
+}
+
+async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<void> {
+  const byDocument = new Map<string, PendingAppend[]>();
+  for (const entry of batch) {
+    const list = byDocument.get(entry.documentId);
+    if (list) list.push(entry);
+    else byDocument.set(entry.documentId, [entry]);
+  }
+  // Sorted so that nodes committing overlapping batches lock rows in the same order.
+  const ids = [...byDocument.keys()].sort();
+  const assigned: { entry: PendingAppend; seq: number }[] = [];
+  const missing: PendingAppend[] = [];
+
+  await prisma.$transaction(
+    async (tx) => {
+      assigned.length = 0;
+      missing.length = 0;
+      const heads = await tx.$queryRaw<{ id: string; head_seq: number }[]>`
+        SELECT id, head_seq FROM documents WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+      const headById = new Map(heads.map((row) => [row.id, row.head_seq]));
+      const newHeads: number[] = [];
+      const found: string[] = [];
+      for (const id of ids) {
+        const entries = byDocument.get(id) ?? [];
+        let seq = headById.get(id);
+        if (seq === undefined) {
+          missing.push(...entries);
+          continue;
+        }
+        for (const entry of entries) assigned.push({ entry, seq: ++seq });
+        found.push(id);
+        newHeads.push(seq);
+      }
+      if (assigned.length === 0) return;
+      await tx.documentUpdate.createMany({
+        data: assigned.map(({ entry, seq }) => ({
+          documentId: entry.documentId,
+          seq,
+          update: entry.update as Uint8Array<ArrayBuffer>,
+        })),
+      });
+      await tx.$executeRaw`
+        UPDATE documents AS d SET head_seq = v.head, updated_at = now()
+        FROM unnest(${found}::text[], ${newHeads}::int[]) AS v(id, head) WHERE d.id = v.id`;
+    },
+    { timeout: 60_000, maxWait: 10_000 },
+  );
+
+  for (const { entry, seq } of assigned) entry.resolve(seq);
+  for (const entry of missing) {
+    entry.reject(new AppError('DOC_NOT_FOUND', `Document ${entry.documentId} no longer exists`));
+  }
+}

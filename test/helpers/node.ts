@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.ts';
+import { type RunningNode, startNode } from '../../src/main.ts';
+
+/** Postgres used by the tests; .ci/run makes sure it is up. */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+
+export type StorageKind = 'postgres' | 'embedded';
+
+export interface TestNode extends RunningNode {
+  wsUrl: string;
+  dataDir: string | undefined;
+}
+
+/** A real node on port 0 in this process, on Postgres or on PGlite in a fresh (or given) folder. */
+export async function startTestNode(
+  storage: StorageKind,
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<TestNode> {
+  const dataDir = storage === 'embedded' ? (options.dataDir ?? (await makeTempDir())) : undefined;
+  const config = loadConfig({
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
+    ...options.env,
+  });
+  const node = await startNode(config, pino({ level: config.logLevel }));
+  return { ...node, wsUrl: node.url.replace(/^http/, 'ws'), dataDir };
+}
+
+export async function makeTempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'tandem-test-'));
+}
+
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
+}
+
+let counter = 0;
+/** A document id no other test uses, so suites can share one database. */
+export function uniqueDocId(label: string): string {
+  counter += 1;
+  return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}`;
+}
