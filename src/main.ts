@@ -18,7 +18,7 @@ export interface RunningNode {
 
 /** The composition root of a node: config → database → op log → rooms → app → listen. */
 export async function startNode(config: Readonly<Config>, logger: Logger): Promise<RunningNode> {
-  const db = await openDatabase(config.storage);
+  const db = await openDatabase(config.storage, logger);
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 

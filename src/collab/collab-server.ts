@@ -1,6 +1,7 @@
 import { Hocuspocus } from '@hocuspocus/server';
 import type { Logger } from 'pino';
 import { closeCodeFor, type ErrorCode } from '../errors.ts';
+import { withContractCloseCodes } from './close-codes.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
 import { persistenceExtension } from './persistence.ts';
 import type { ClientSocket, RoomOpLog, RoomStorage, SocketHandlers } from './ports.ts';
@@ -56,7 +57,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
 
   return {
     acceptHocuspocus(socket, request) {
-      const connection = hocuspocus.handleConnection(socket, request);
+      const connection = hocuspocus.handleConnection(withContractCloseCodes(socket), request);
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkHocuspocusFrame(data) : 'MALFORMED_MESSAGE';
@@ -70,7 +71,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     },
 
     acceptYWebsocket(socket, request, documentId, token) {
-      const bridge = createYWebsocketBridge(socket, documentId);
+      const bridge = createYWebsocketBridge(withContractCloseCodes(socket), documentId);
       const connection = hocuspocus.handleConnection(bridge.hocuspocusSide, request);
       connection.handleMessage(bridge.authFrame(token));
       return {

@@ -1,6 +1,5 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
-import { closeCodeFor, isErrorCode } from '../errors.ts';
 import { MessageType } from './frames.ts';
 import type { ClientSocket } from './ports.ts';
 
@@ -12,7 +11,7 @@ const AuthToken = 0;
  * document name first and wait for an Auth message; y-websocket frames do neither. Inbound
  * frames get the name prefixed (and the connection starts with a synthetic Auth message);
  * outbound frames lose the name, and Hocuspocus-only messages are dropped or turned into a
- * socket close.
+ * socket close. `socket` maps every close onto the contract's codes (close-codes.ts).
  */
 export function createYWebsocketBridge(socket: ClientSocket, documentId: string) {
   const prefix = encodeAddress(documentId);
@@ -77,19 +76,15 @@ function forwardToClient(socket: ClientSocket, frame: Uint8Array): void {
     }
     case MessageType.Auth:
       if (decoding.readVarUint(decoder) === AuthPermissionDenied) {
-        closeWithReason(socket, decoding.readVarString(decoder), 4403);
+        socket.close(4403, decoding.readVarString(decoder));
       }
       return;
     case MessageType.Close:
-      closeWithReason(socket, decoding.hasContent(decoder) ? decoding.readVarString(decoder) : '', 1011);
+      // The room dropped this connection; a y-websocket socket serves one room, so it closes.
+      socket.close(1011, decoding.hasContent(decoder) ? decoding.readVarString(decoder) : undefined);
       return;
     default:
       // SyncStatus, Stateless, Ping: Hocuspocus-only, y-websocket has no use for them.
       return;
   }
-}
-
-function closeWithReason(socket: ClientSocket, reason: string, fallbackCode: number): void {
-  if (isErrorCode(reason)) socket.close(closeCodeFor(reason), reason);
-  else socket.close(fallbackCode, fallbackCode === 4403 ? 'FORBIDDEN' : 'INTERNAL');
 }

@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
 /** The database a node runs on: Postgres when DATABASE_URL is set, embedded PGlite otherwise. */
@@ -16,15 +17,15 @@ export interface Database {
 
 export type DatabaseOptions = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
 
-export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.kind === 'postgres' ? openPostgres(options.url) : openEmbedded(options.dataDir);
+export async function openDatabase(options: DatabaseOptions, logger: Logger): Promise<Database> {
+  return options.kind === 'postgres' ? openPostgres(options.url, logger) : openEmbedded(options.dataDir);
 }
 
-function openPostgres(url: string): Database {
+function openPostgres(url: string, logger: Logger): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
-  // would crash the process. The next query reconnects.
-  pool.on('error', () => {});
+  // would crash the process. The pool replaces the client on the next query.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection lost; reconnecting on next use'));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',

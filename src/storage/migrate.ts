@@ -46,7 +46,8 @@ ${sql}
 INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count)
 VALUES ('${randomUUID()}', '${checksum}', now(), '${name.replaceAll("'", "''")}', 1);
 COMMIT;`).catch(async (error: unknown) => {
-        await exec('ROLLBACK').catch(() => {});
+        // The session may already be gone; the migration's own error is the one to report.
+        await exec('ROLLBACK').catch(() => undefined);
         throw new Error(`Migration ${name} failed: ${(error as Error).message}`, { cause: error });
       });
       applied.push(name);

@@ -14,7 +14,7 @@ export function yWebsocketClient(wsUrl: string, documentId: string, options: { t
   return { doc, provider, text: doc.getText('content') };
 }
 
-/** A stock Hocuspocus client. */
+/** A stock Hocuspocus client (Node 22+ has a global WebSocket, which it uses). */
 export function hocuspocusClient(wsUrl: string, documentId: string, options: { token?: string; doc?: Y.Doc } = {}) {
   const doc = options.doc ?? new Y.Doc();
   const provider = new HocuspocusProvider({
@@ -22,7 +22,6 @@ export function hocuspocusClient(wsUrl: string, documentId: string, options: { t
     name: documentId,
     document: doc,
     token: options.token ?? 'anonymous',
-    WebSocketPolyfill: WebSocket,
   });
   return { doc, provider, text: doc.getText('content') };
 }

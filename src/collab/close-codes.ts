@@ -1,0 +1,35 @@
+import { closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import type { ClientSocket } from './ports.ts';
+
+/** Hocuspocus's own close events (from @hocuspocus/common) in terms of our error registry. */
+const HOCUSPOCUS_CLOSE_CODES: Record<number, ErrorCode> = {
+  1009: 'MESSAGE_TOO_LARGE',
+  4205: 'RATE_LIMITED', // ResetConnection: a pre-authentication queue limit was exceeded
+  4401: 'UNAUTHORIZED',
+  4403: 'FORBIDDEN',
+  4408: 'TIMED_OUT',
+};
+
+/**
+ * The socket Hocuspocus gets: every close it makes leaves with a code and reason from our
+ * contract (INTERFACE.md), whatever Hocuspocus chose internally.
+ */
+export function withContractCloseCodes(socket: ClientSocket): ClientSocket {
+  return {
+    get readyState() {
+      return socket.readyState;
+    },
+    send(data) {
+      socket.send(data);
+    },
+    close(code, reason) {
+      const errorCode = contractErrorCode(code, reason);
+      socket.close(closeCodeFor(errorCode), errorCode);
+    },
+  };
+}
+
+export function contractErrorCode(code: number | undefined, reason: string | undefined): ErrorCode {
+  if (isErrorCode(reason)) return reason;
+  return (code !== undefined && HOCUSPOCUS_CLOSE_CODES[code]) || 'INTERNAL';
+}
