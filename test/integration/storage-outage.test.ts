@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { type Database, openDatabase } from '../../src/storage/database.ts';
+import { createDocumentStore } from '../../src/storage/document-store.ts';
+import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+
+/** failure-modes.md, Lifecycle: "Postgres down must lose nothing". */
+describe('database outage', () => {
+  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let node: TestNode;
+  let db: Database;
+
+  beforeAll(async () => {
+    const target = new URL(TEST_DATABASE_URL);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    node = await startTestNode('postgres', { env: { DATABASE_URL: viaProxy.toString() } });
+    db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    proxy.restore();
+    await node.close();
+    await proxy.close();
+    await db.close();
+  });
+
+  const metricsText = async () => (await fetch(`${node.url}/metrics`)).text();
+
+  async function storedText(id: string): Promise<string> {
+    const { updates } = await createDocumentStore(db.prisma).load(id);
+    const doc = new Y.Doc();
+    for (const update of updates) Y.applyUpdate(doc, update);
+    return doc.getText('content').toString();
+  }
+
+  it('keeps editing live, keeps the document loaded, and stores every update once the database is back', async () => {
+    const id = uniqueDocId('outage');
+    const writer = yWebsocketClient(node.wsUrl, id);
+    const reader = yWebsocketClient(node.wsUrl, id);
+    await Promise.all([whenSynced(writer.provider), whenSynced(reader.provider)]);
+    writer.text.insert(0, 'before;');
+    await waitFor(async () => (await storedText(id)) === 'before;', 'the first edit to be stored');
+
+    proxy.cut();
+    for (let i = 0; i < 20; i++) writer.text.insert(writer.text.length, `during${i};`);
+    const expected = writer.text.toString();
+    // Live collaboration does not wait for the database.
+    await waitFor(() => reader.text.toString() === expected, 'the reader to see edits made during the outage');
+
+    // Everyone leaves while the database is still down: the document must stay in memory.
+    writer.provider.destroy();
+    reader.provider.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await metricsText()).toMatch(/^tandem_documents_loaded 1$/m);
+    expect(await storedText(id)).toBe('before;');
+
+    proxy.restore();
+    await waitFor(async () => (await storedText(id)) === expected, 'the stored document to hold every edit', 30_000);
+    // Durable now, so the document unloads.
+    await waitFor(async () => /^tandem_documents_loaded 0$/m.test(await metricsText()), 'the document to unload');
+  });
+});
