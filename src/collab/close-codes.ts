@@ -10,6 +10,13 @@ const HOCUSPOCUS_CLOSE_CODES: Record<number, ErrorCode> = {
   4408: 'TIMED_OUT',
 };
 
+/** Reasons Hocuspocus writes into its Close message (it carries no code). */
+const HOCUSPOCUS_CLOSE_REASONS: Record<string, ErrorCode> = {
+  'Connection Timeout': 'TIMED_OUT',
+  Unauthorized: 'UNAUTHORIZED',
+  Forbidden: 'FORBIDDEN',
+};
+
 /**
  * The socket Hocuspocus gets: every close it makes leaves with a code and reason from our
  * contract (INTERFACE.md), whatever Hocuspocus chose internally.
@@ -31,5 +38,6 @@ export function withContractCloseCodes(socket: ClientSocket): ClientSocket {
 
 export function contractErrorCode(code: number | undefined, reason: string | undefined): ErrorCode {
   if (isErrorCode(reason)) return reason;
-  return (code !== undefined && HOCUSPOCUS_CLOSE_CODES[code]) || 'INTERNAL';
+  if (code !== undefined && HOCUSPOCUS_CLOSE_CODES[code]) return HOCUSPOCUS_CLOSE_CODES[code];
+  return (reason !== undefined && HOCUSPOCUS_CLOSE_REASONS[reason]) || 'INTERNAL';
 }

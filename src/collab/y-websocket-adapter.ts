@@ -81,7 +81,8 @@ function forwardToClient(socket: ClientSocket, frame: Uint8Array): void {
       return;
     case MessageType.Close:
       // The room dropped this connection; a y-websocket socket serves one room, so it closes.
-      socket.close(1011, decoding.hasContent(decoder) ? decoding.readVarString(decoder) : undefined);
+      // The message has only a reason; `socket` turns it into the contract's code.
+      socket.close(undefined, decoding.hasContent(decoder) ? decoding.readVarString(decoder) : undefined);
       return;
     default:
       // SyncStatus, Stateless, Ping: Hocuspocus-only, y-websocket has no use for them.

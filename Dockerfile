@@ -1,0 +1,25 @@
+# Tandem: one node. Build: docker build -t tandem .  (docker-compose.yml runs it with Postgres)
+FROM node:24-slim
+
+WORKDIR /app
+RUN chown node:node /app
+USER node
+
+# `npm ci` runs the postinstall `prisma generate`, which reads prisma/schema.prisma: copy it
+# before installing. Dev dependencies are needed at run time too (tsx runs the TypeScript,
+# prisma generates the client), so this is a full install, and NODE_ENV is set only after it.
+COPY --chown=node:node package.json package-lock.json ./
+COPY --chown=node:node prisma ./prisma
+RUN npm ci && npm cache clean --force
+
+COPY --chown=node:node . .
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=1234 \
+    DATA_DIR=/app/data
+EXPOSE 1234
+
+# `npm start` without npm in front: Tandem itself is PID 1's child and gets docker's SIGTERM,
+# which makes it close its sockets (1001) and flush the op log before it exits.
+CMD ["node_modules/.bin/tsx", "src/main.ts"]
