@@ -2,7 +2,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { answerFrameworkError, registerErrorHandling } from './http/error-handler.ts';
 import { createMetricsRegistry } from './http/metrics.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
@@ -19,7 +19,7 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Document ids are up to 128 characters, more once percent-encoded; longer ones must reach
   // our own check (400 / 4400) instead of Fastify's 414.
-  const app = Fastify({ loggerInstance: deps.logger, maxParamLength: 1024 });
+  const app = Fastify({ loggerInstance: deps.logger, maxParamLength: 1024, frameworkErrors: answerFrameworkError });
   registerErrorHandling(app);
 
   await app.register(websocket, {

@@ -46,20 +46,40 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
-  const known = Object.fromEntries(
-    Object.keys(EnvSchema.properties)
-      .filter((key) => env[key] !== undefined && env[key] !== '')
-      .map((key) => [key, env[key]]),
+/**
+ * Strings to numbers for the integer variables, and nothing else: TypeBox's Value.Convert would
+ * also turn "80.5" into 80 and "true" into 1, hiding a typo. A non-integer stays a string, so
+ * validation reports it.
+ */
+function convertIntegers(env: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, raw]) => {
+      const schema = EnvSchema.properties[key as keyof Env] as { type?: string };
+      return [key, schema.type === 'integer' && /^[+-]?\d+$/.test(raw.trim()) ? Number(raw) : raw];
+    }),
   );
-  const value = Value.Default(EnvSchema, Value.Convert(EnvSchema, known));
-  const problems = Value.Errors(EnvSchema, value).map((error) => {
-    const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
-    const detail = allowed ? `must be one of ${allowed.join(', ')}` : error.message;
-    return `${error.instancePath.replace(/^\//, '') || 'environment'}: ${detail}`;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Readonly<Config> {
+  const known: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const raw = env[key];
+    if (raw !== undefined && raw !== '') known[key] = raw;
+  }
+  const value = Value.Default(EnvSchema, convertIntegers(known));
+  // One variable at a time: Value.Errors stops after a few errors (TypeBox's maxErrors), and
+  // a person fixing a deployment wants the whole list.
+  const problems = Object.entries(EnvSchema.properties).flatMap(([key, schema]) => {
+    const given = (value as Record<string, unknown>)[key];
+    if (given === undefined) return []; // an unset optional variable
+    return Value.Errors(schema, given)
+      .slice(0, 1).map((error) => {
+      const allowed = (error.params as { allowedValues?: unknown[] }).allowedValues;
+      return `${key}: ${allowed ? `must be one of ${allowed.join(', ')}` : error.message}`;
+    });
   });
   const parsed = value as Env;
-  if (problems.length === 0 && parsed.AUTH === 'off' && parsed.NODE_ENV === 'production') {
+  if (parsed.AUTH === 'off' && parsed.NODE_ENV === 'production') {
     problems.push('AUTH: "off" is refused when NODE_ENV=production');
   }
   if (problems.length > 0) throw new ConfigError(problems);

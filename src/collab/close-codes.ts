@@ -2,20 +2,20 @@ import { closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
 import type { ClientSocket } from './ports.ts';
 
 /** Hocuspocus's own close events (from @hocuspocus/common) in terms of our error registry. */
-const HOCUSPOCUS_CLOSE_CODES: Record<number, ErrorCode> = {
-  1009: 'MESSAGE_TOO_LARGE',
-  4205: 'RATE_LIMITED', // ResetConnection: a pre-authentication queue limit was exceeded
-  4401: 'UNAUTHORIZED',
-  4403: 'FORBIDDEN',
-  4408: 'TIMED_OUT',
-};
+const HOCUSPOCUS_CLOSE_CODES = new Map<number, ErrorCode>([
+  [1009, 'MESSAGE_TOO_LARGE'],
+  [4205, 'RATE_LIMITED'], // ResetConnection: a pre-authentication queue limit was exceeded
+  [4401, 'UNAUTHORIZED'],
+  [4403, 'FORBIDDEN'],
+  [4408, 'TIMED_OUT'],
+]);
 
-/** Reasons Hocuspocus writes into its Close message (it carries no code). */
-const HOCUSPOCUS_CLOSE_REASONS: Record<string, ErrorCode> = {
-  'Connection Timeout': 'TIMED_OUT',
-  Unauthorized: 'UNAUTHORIZED',
-  Forbidden: 'FORBIDDEN',
-};
+/** Reasons Hocuspocus writes into its Close message (it carries no code). Maps, not objects: a reason like "toString" must not match. */
+const HOCUSPOCUS_CLOSE_REASONS = new Map<string, ErrorCode>([
+  ['Connection Timeout', 'TIMED_OUT'],
+  ['Unauthorized', 'UNAUTHORIZED'],
+  ['Forbidden', 'FORBIDDEN'],
+]);
 
 /**
  * The socket Hocuspocus gets: every close it makes leaves with a code and reason from our
@@ -38,6 +38,9 @@ export function withContractCloseCodes(socket: ClientSocket): ClientSocket {
 
 export function contractErrorCode(code: number | undefined, reason: string | undefined): ErrorCode {
   if (isErrorCode(reason)) return reason;
-  if (code !== undefined && HOCUSPOCUS_CLOSE_CODES[code]) return HOCUSPOCUS_CLOSE_CODES[code];
-  return (reason !== undefined && HOCUSPOCUS_CLOSE_REASONS[reason]) || 'INTERNAL';
+  return (
+    (code !== undefined && HOCUSPOCUS_CLOSE_CODES.get(code)) ||
+    (reason !== undefined && HOCUSPOCUS_CLOSE_REASONS.get(reason)) ||
+    'INTERNAL'
+  );
 }

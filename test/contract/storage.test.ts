@@ -1,0 +1,432 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { AppError } from '../../src/errors.ts';
+import { type Database, openDatabase } from '../../src/storage/database.ts';
+import { createDocumentStore, type DocumentStore } from '../../src/storage/document-store.ts';
+import { migrate } from '../../src/storage/migrate.ts';
+import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
+import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
+
+/**
+ * One storage suite, run against every database Tandem supports: Postgres (a fresh database
+ * created for this run) and embedded PGlite (a fresh temp folder). Both start empty, so the
+ * migrations and every model are exercised on exactly what `migrate` creates.
+ */
+
+const logger = pino({ level: 'silent' });
+const MIGRATIONS = new URL('../../prisma/migrations/', import.meta.url);
+const migrationNames = readdirSync(MIGRATIONS, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+interface Backend {
+  open(): Promise<Database>;
+  /** Only Postgres can have a second, independent connection to the same database. */
+  openSecond?: () => Promise<Database>;
+  dispose(): Promise<void>;
+}
+
+async function postgresBackend(): Promise<Backend> {
+  const name = `tandem_contract_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const open = () => openDatabase({ kind: 'postgres', url: url.toString() }, logger);
+  return {
+    open,
+    openSecond: open,
+    async dispose() {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+async function pgliteBackend(): Promise<Backend> {
+  const dataDir = await makeTempDir();
+  return {
+    open: () => openDatabase({ kind: 'embedded', dataDir }, logger),
+    dispose: () => removeDir(dataDir),
+  };
+}
+
+/** A Yjs update per edit, as a room would log them. */
+function yjsEdits(count: number, prefix = 'edit'): { updates: Uint8Array[]; text: string } {
+  const doc = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  doc.on('update', (update: Uint8Array) => updates.push(update));
+  const text = doc.getText('content');
+  for (let i = 0; i < count; i++) {
+    if (i % 3 === 2) text.delete(0, 1);
+    else text.insert(text.length, `${prefix} ${i}. `);
+  }
+  return { updates, text: text.toString() };
+}
+
+const textOf = (updates: Uint8Array[]) => {
+  const doc = new Y.Doc();
+  for (const update of updates) Y.applyUpdate(doc, update);
+  return doc.getText('content').toString();
+};
+// Prisma's Bytes type wants an ArrayBuffer-backed array; Yjs returns ArrayBufferLike.
+const bytes = (update: Uint8Array) => update as Uint8Array<ArrayBuffer>;
+const marker = (documentId: string, index: number) => new TextEncoder().encode(`${documentId}#${index}`);
+const yieldSome = (n: number) => new Promise((resolve) => (n % 3 === 0 ? setTimeout(resolve, 1) : setImmediate(resolve)));
+
+describe.each([
+  ['Postgres', postgresBackend],
+  ['embedded PGlite', pgliteBackend],
+] as const)('storage on %s', (_label, makeBackend) => {
+  let backend: Backend;
+  let db: Database;
+  let store: DocumentStore;
+  const writers: OpLogWriter[] = [];
+  const writer = () => {
+    const created = createOpLogWriter(db.prisma, logger);
+    writers.push(created);
+    return created;
+  };
+  const rows = async (documentId: string) =>
+    (await db.prisma.documentUpdate.findMany({ where: { documentId }, orderBy: { seq: 'asc' } })).map((row) => ({
+      seq: row.seq,
+      update: new Uint8Array(row.update),
+    }));
+  const headSeq = async (documentId: string) =>
+    (await db.prisma.document.findUnique({ where: { id: documentId } }))?.headSeq;
+
+  beforeAll(async () => {
+    backend = await makeBackend();
+    db = await backend.open();
+    store = createDocumentStore(db.prisma);
+  });
+
+  afterAll(async () => {
+    for (const created of writers) await created.close();
+    await db?.close();
+    await backend?.dispose();
+  });
+
+  describe('migrations', () => {
+    it('apply every migration once on a fresh database, even when two nodes start together', async () => {
+      if (backend.openSecond) {
+        const second = await backend.openSecond();
+        try {
+          const [a, b] = await Promise.all([migrate(db), migrate(second)]);
+          expect([a, b].sort((x, y) => y.length - x.length)).toEqual([migrationNames, []]);
+        } finally {
+          await second.close();
+        }
+      } else {
+        expect(await migrate(db)).toEqual(migrationNames);
+      }
+      const recorded = await db.prisma.$queryRaw<{ migration_name: string; checksum: string; finished_at: Date | null }[]>`
+        SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" ORDER BY migration_name`;
+      expect(recorded.map((row) => row.migration_name)).toEqual(migrationNames);
+      for (const row of recorded) {
+        const sql = readFileSync(new URL(`${row.migration_name}/migration.sql`, MIGRATIONS), 'utf8');
+        expect(row.checksum).toBe(createHash('sha256').update(sql).digest('hex'));
+        expect(row.finished_at).not.toBeNull();
+      }
+    });
+
+    it('migrating again is a no-op that keeps the data', async () => {
+      const id = uniqueDocId('migrate-again');
+      await db.prisma.document.create({ data: { id, title: 'kept' } });
+      expect(await migrate(db)).toEqual([]);
+      expect(await migrate(db)).toEqual([]);
+      const count = await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "_prisma_migrations"`;
+      expect(count[0]!.n).toBe(migrationNames.length);
+      expect((await db.prisma.document.findUnique({ where: { id } }))?.title).toBe('kept');
+    });
+  });
+
+  describe('every Prisma model against the migrated schema', () => {
+    // A no-op after the migration tests; keeps this block runnable on its own (-t).
+    beforeAll(async () => {
+      await migrate(db);
+    });
+
+    it('Document: create with defaults, read, update, delete', async () => {
+      const id = uniqueDocId('model-doc');
+      const created = await db.prisma.document.create({ data: { id } });
+      expect(created).toMatchObject({ id, title: '', headSeq: 0, deletedAt: null });
+      expect(created.createdAt).toBeInstanceOf(Date);
+      expect(created.updatedAt).toBeInstanceOf(Date);
+      const deletedAt = new Date('2026-01-02T03:04:05.678Z');
+      await db.prisma.document.update({ where: { id }, data: { title: 'Plans', headSeq: 3, deletedAt } });
+      expect(await db.prisma.document.findUnique({ where: { id } })).toMatchObject({ title: 'Plans', headSeq: 3, deletedAt });
+      expect(await db.prisma.document.count({ where: { id } })).toBe(1);
+      await db.prisma.document.delete({ where: { id } });
+      expect(await db.prisma.document.findUnique({ where: { id } })).toBeNull();
+    });
+
+    it('DocumentUpdate and DocumentSnapshot: bytes round-trip, relations, composite keys, cascade', async () => {
+      const id = uniqueDocId('model-rel');
+      const bytes = new Uint8Array([0, 1, 2, 254, 255, 0]);
+      await db.prisma.document.create({
+        data: {
+          id,
+          updates: { create: [{ seq: 1, update: bytes }, { seq: 2, update: new Uint8Array([7]) }] },
+          snapshots: { create: [{ seq: 2, state: bytes }] },
+        },
+      });
+      const update = await db.prisma.documentUpdate.findUnique({ where: { documentId_seq: { documentId: id, seq: 1 } } });
+      expect(update?.update).toBeInstanceOf(Uint8Array);
+      expect([...update!.update]).toEqual([...bytes]);
+      expect(update?.createdAt).toBeInstanceOf(Date);
+      const snapshot = await db.prisma.documentSnapshot.findFirst({ where: { documentId: id }, orderBy: { seq: 'desc' } });
+      expect([...snapshot!.state]).toEqual([...bytes]);
+      const withRelations = await db.prisma.document.findUnique({
+        where: { id },
+        include: { updates: { orderBy: { seq: 'asc' } }, snapshots: true },
+      });
+      expect(withRelations?.updates.map((row) => row.seq)).toEqual([1, 2]);
+      expect(withRelations?.snapshots.map((row) => row.seq)).toEqual([2]);
+
+      await expect(db.prisma.documentUpdate.create({ data: { documentId: id, seq: 1, update: bytes } })).rejects.toMatchObject({
+        code: 'P2002',
+      });
+      await expect(
+        db.prisma.documentUpdate.create({ data: { documentId: uniqueDocId('no-such-doc'), seq: 1, update: bytes } }),
+      ).rejects.toThrow();
+
+      await db.prisma.document.delete({ where: { id } });
+      expect(await db.prisma.documentUpdate.count({ where: { documentId: id } })).toBe(0);
+      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
+    });
+  });
+
+  describe('document store and op log', () => {
+    beforeAll(async () => {
+      await migrate(db);
+    });
+
+    it('ensure creates the row once and never resets it', async () => {
+      const id = uniqueDocId('ensure');
+      await store.ensure(id);
+      await store.ensure(id);
+      expect(await headSeq(id)).toBe(0);
+      const log = writer();
+      await log.append(id, marker(id, 1));
+      await Promise.all([store.ensure(id), store.ensure(id)]);
+      expect(await headSeq(id)).toBe(1);
+      expect(await store.load(id)).toEqual({ seq: 1, updates: [marker(id, 1)] });
+    });
+
+    it('concurrent appends to several documents get gapless seqs 1..N in append order per document', async () => {
+      const ids = Array.from({ length: 5 }, (_, i) => uniqueDocId(`append-${i}`));
+      await Promise.all(ids.map((id) => store.ensure(id)));
+      const log = writer();
+      const perDocument = 40;
+      const seqs = new Map(ids.map((id) => [id, [] as number[]]));
+
+      // Five producers, one per document, interleaving with yields so appends span many batches.
+      await Promise.all(
+        ids.map(async (id) => {
+          const pending: Promise<number>[] = [];
+          for (let i = 0; i < perDocument; i++) {
+            pending.push(log.append(id, marker(id, i)));
+            if (i % 4 === 0) await yieldSome(i);
+          }
+          seqs.set(id, await Promise.all(pending));
+        }),
+      );
+
+      const expected = Array.from({ length: perDocument }, (_, i) => i + 1);
+      for (const id of ids) {
+        expect(seqs.get(id)).toEqual(expected);
+        const stored = await rows(id);
+        expect(stored.map((row) => row.seq)).toEqual(expected);
+        expect(stored.map((row) => new TextDecoder().decode(row.update))).toEqual(
+          expected.map((seq) => `${id}#${seq - 1}`),
+        );
+        expect(await headSeq(id)).toBe(perDocument);
+      }
+    });
+
+    it('two writers (two nodes) appending to the same documents keep the log gapless and each one ordered', async () => {
+      const ids = [uniqueDocId('two-writers-a'), uniqueDocId('two-writers-b')];
+      await Promise.all(ids.map((id) => store.ensure(id)));
+      const [first, second] = [writer(), writer()];
+      const produce = async (log: OpLogWriter, label: string, id: string) => {
+        const pending: Promise<number>[] = [];
+        for (let i = 0; i < 25; i++) {
+          pending.push(log.append(id, new TextEncoder().encode(`${label}${i}`)));
+          if (i % 5 === 0) await yieldSome(i);
+        }
+        return Promise.all(pending);
+      };
+      const results = await Promise.all(ids.flatMap((id) => [produce(first, 'A', id), produce(second, 'B', id)]));
+
+      for (const [index, id] of ids.entries()) {
+        const stored = await rows(id);
+        expect(stored.map((row) => row.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        const labels = stored.map((row) => new TextDecoder().decode(row.update));
+        for (const [offset, label] of [
+          [0, 'A'],
+          [1, 'B'],
+        ] as const) {
+          const mine = labels.filter((value) => value.startsWith(label));
+          expect(mine).toEqual(Array.from({ length: 25 }, (_, i) => `${label}${i}`));
+          // The seqs each writer reported are where its updates really are.
+          const reported = results[index * 2 + offset]!;
+          expect(reported.map((seq) => labels[seq - 1])).toEqual(mine);
+        }
+      }
+    });
+
+    it('whenDurable resolves only once everything appended so far is committed', async () => {
+      const [a, b] = [uniqueDocId('durable-a'), uniqueDocId('durable-b')];
+      await Promise.all([store.ensure(a), store.ensure(b)]);
+      const log = writer();
+      await log.whenDurable(a); // nothing pending: resolves at once
+
+      for (let i = 0; i < 10; i++) void log.append(a, marker(a, i));
+      await log.whenDurable(a);
+      expect(await rows(a)).toHaveLength(10);
+
+      for (let i = 0; i < 7; i++) {
+        void log.append(a, marker(a, 10 + i));
+        void log.append(b, marker(b, i));
+      }
+      await log.whenDurable();
+      expect(await rows(a)).toHaveLength(17);
+      expect(await rows(b)).toHaveLength(7);
+    });
+
+    it('load returns the newest snapshot and the log after it, with the seq they reach', async () => {
+      const id = uniqueDocId('load');
+      expect(await store.load(id)).toEqual({ seq: 0, updates: [] });
+      await store.ensure(id);
+      expect(await store.load(id)).toEqual({ seq: 0, updates: [] });
+
+      const { updates, text } = yjsEdits(6);
+      const log = writer();
+      for (const update of updates) void log.append(id, update);
+      await log.whenDurable(id);
+      const plain = await store.load(id);
+      expect(plain.seq).toBe(6);
+      expect(plain.updates).toEqual(updates);
+
+      // A snapshot at seq 4 (as compaction writes it); an older one at 2 must be ignored.
+      await db.prisma.documentSnapshot.create({ data: { documentId: id, seq: 2, state: bytes(Y.mergeUpdates(updates.slice(0, 2))) } });
+      const snapshot4 = Y.mergeUpdates(updates.slice(0, 4));
+      await db.prisma.documentSnapshot.create({ data: { documentId: id, seq: 4, state: bytes(snapshot4) } });
+      const loaded = await store.load(id);
+      expect(loaded.seq).toBe(6);
+      expect(loaded.updates).toEqual([snapshot4, updates[4], updates[5]]);
+      expect(textOf(loaded.updates)).toBe(text);
+
+      // With the log trimmed up to a snapshot at the head, load is the snapshot alone.
+      await db.prisma.documentSnapshot.create({ data: { documentId: id, seq: 6, state: bytes(Y.mergeUpdates(updates)) } });
+      await db.prisma.documentUpdate.deleteMany({ where: { documentId: id, seq: { lte: 6 } } });
+      const compacted = await store.load(id);
+      expect(compacted.seq).toBe(6);
+      expect(compacted.updates).toHaveLength(1);
+      expect(textOf(compacted.updates)).toBe(text);
+    });
+
+    it('load refuses a log with a gap after the snapshot', async () => {
+      const id = uniqueDocId('gap');
+      await db.prisma.document.create({
+        data: { id, headSeq: 3, updates: { create: [{ seq: 1, update: new Uint8Array([0, 0]) }, { seq: 3, update: new Uint8Array([0, 0]) }] } },
+      });
+      await expect(store.load(id)).rejects.toThrow(/gap/);
+    });
+
+    it('snapshotIfDue writes a snapshot only when due, and load afterwards gives the same content', async () => {
+      const id = uniqueDocId('snapshot');
+      await store.ensure(id);
+      const { updates, text } = yjsEdits(8);
+      const log = writer();
+      for (const update of updates.slice(0, 3)) void log.append(id, update);
+      await log.whenDurable(id);
+
+      expect(await store.snapshotIfDue(id, 5)).toBe(false);
+      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
+
+      for (const update of updates.slice(3, 5)) void log.append(id, update);
+      await log.whenDurable(id);
+      const before = textOf((await store.load(id)).updates);
+      expect(await store.snapshotIfDue(id, 5)).toBe(true);
+      const snapshots = await db.prisma.documentSnapshot.findMany({ where: { documentId: id } });
+      expect(snapshots.map((row) => row.seq)).toEqual([5]);
+      const after = await store.load(id);
+      expect(after).toMatchObject({ seq: 5 });
+      expect(after.updates).toHaveLength(1);
+      expect(textOf(after.updates)).toBe(before);
+
+      expect(await store.snapshotIfDue(id, 5)).toBe(false);
+      expect(await store.snapshotIfDue(id, 1)).toBe(false);
+      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(1);
+
+      for (const update of updates.slice(5)) void log.append(id, update);
+      await log.whenDurable(id);
+      expect(await store.snapshotIfDue(id, 3)).toBe(true);
+      const latest = await store.load(id);
+      expect(latest.seq).toBe(8);
+      expect(latest.updates).toHaveLength(1);
+      expect(textOf(latest.updates)).toBe(text);
+
+      expect(await store.snapshotIfDue(uniqueDocId('no-such-doc'), 1)).toBe(false);
+    });
+
+    it('snapshotIfDue never snapshots a log whose updates miss a dependency', async () => {
+      const id = uniqueDocId('snapshot-pending');
+      await store.ensure(id);
+      const { updates } = yjsEdits(2);
+      const log = writer();
+      await log.append(id, updates[1]!); // depends on updates[0], which is not in the log
+      expect(await store.snapshotIfDue(id, 1)).toBe(false);
+      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
+    });
+
+    it('appending to a document without a row rejects with DOC_NOT_FOUND and does not hold up other documents', async () => {
+      const [present, alsoPresent, missing] = [uniqueDocId('present'), uniqueDocId('present-2'), uniqueDocId('missing')];
+      await Promise.all([store.ensure(present), store.ensure(alsoPresent)]);
+      const log = writer();
+      // Same tick, so all of these are in one group-commit batch.
+      const results = await Promise.allSettled([
+        log.append(present, marker(present, 0)),
+        log.append(missing, marker(missing, 0)),
+        log.append(alsoPresent, marker(alsoPresent, 0)),
+        log.append(missing, marker(missing, 1)),
+        log.append(present, marker(present, 1)),
+      ]);
+      expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+      expect((results[0] as PromiseFulfilledResult<number>).value).toBe(1);
+      expect((results[4] as PromiseFulfilledResult<number>).value).toBe(2);
+      for (const rejected of [results[1], results[3]] as PromiseRejectedResult[]) {
+        expect(rejected.reason).toBeInstanceOf(AppError);
+        expect(rejected.reason.code).toBe('DOC_NOT_FOUND');
+      }
+      expect(await db.prisma.document.findUnique({ where: { id: missing } })).toBeNull();
+      expect(await db.prisma.documentUpdate.count({ where: { documentId: missing } })).toBe(0);
+
+      // The writer keeps going.
+      expect(await log.append(present, marker(present, 2))).toBe(3);
+      expect(await log.append(alsoPresent, marker(alsoPresent, 1))).toBe(2);
+      await expect(log.append(missing, marker(missing, 2))).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
+      expect((await rows(present)).map((row) => row.seq)).toEqual([1, 2, 3]);
+    });
+
+    it('close commits what is pending, then refuses appends with SHUTTING_DOWN', async () => {
+      const id = uniqueDocId('close');
+      await store.ensure(id);
+      const log = createOpLogWriter(db.prisma, logger);
+      const pending = Array.from({ length: 12 }, (_, i) => log.append(id, marker(id, i)));
+      await log.close();
+      expect(await Promise.all(pending)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(await rows(id)).toHaveLength(12);
+      await expect(log.append(id, marker(id, 12))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
+      expect(await rows(id)).toHaveLength(12);
+    });
+  });
+});

@@ -1,0 +1,172 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TEST_DATABASE_URL } from './node.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * Node 24 from node_modules (the system one is 20). The server runs as `node --import tsx
+ * src/main.ts` rather than through the `tsx` CLI: the CLI is a wrapper that spawns the real
+ * server as a grandchild, so a SIGKILL sent to its pid would kill the wrapper and leave the
+ * server running as an orphan.
+ */
+const NODE = existsSync(`${ROOT}node_modules/.bin/node`) ? `${ROOT}node_modules/.bin/node` : process.execPath;
+const STARTUP_TIMEOUT_MS = 30_000;
+
+export type ProcessStorage = { kind: 'postgres'; url?: string } | { kind: 'embedded'; dataDir: string };
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+export interface ServerProcess {
+  url: string;
+  wsUrl: string;
+  pid: number;
+  port: number;
+  storage: ProcessStorage;
+  /** The parsed "Tandem listening on …" line. */
+  startupLine: LogLine;
+  /** Every JSON log line so far (stdout), for assertions and for failure messages. */
+  logs: LogLine[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  kill(signal: NodeJS.Signals): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+// Last resort if a test file dies without its afterAll: never leave servers behind.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts the real server (src/main.ts) as a child process on port 0 (or `port`) and resolves
+ * once it has logged its "Tandem listening on" line.
+ */
+export async function startServerProcess(
+  storage: ProcessStorage,
+  options: { port?: number; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(options.port ?? 0),
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  delete env.DATABASE_URL;
+  delete env.DATA_DIR;
+  if (storage.kind === 'postgres') env.DATABASE_URL = storage.url ?? TEST_DATABASE_URL;
+  else env.DATA_DIR = storage.dataDir;
+
+  const child = spawn(NODE, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+
+  const logs: LogLine[] = [];
+  let stderr = '';
+  let listening: ((line: LogLine) => void) | undefined;
+  const startup = new Promise<LogLine>((resolve) => {
+    listening = resolve;
+  });
+
+  let buffered = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const raw = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        line = { level: 0, msg: raw };
+      }
+      logs.push(line);
+      if (typeof line.msg === 'string' && line.msg.startsWith('Tandem listening on')) listening?.(line);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+
+  const describe = () =>
+    `server process ${child.pid}\n--- stdout ---\n${logs.map((l) => JSON.stringify(l)).join('\n')}\n--- stderr ---\n${stderr}`;
+  let timer: NodeJS.Timeout | undefined;
+  const startupLine = await Promise.race([
+    startup,
+    exited.then(({ code, signal }) => {
+      throw new Error(`Server exited before listening (code ${code}, signal ${signal}): ${describe()}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Server did not listen within ${STARTUP_TIMEOUT_MS} ms: ${describe()}`)),
+        STARTUP_TIMEOUT_MS,
+      );
+    }),
+  ]).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  }).finally(() => clearTimeout(timer));
+
+  const url = String(startupLine.url);
+  return {
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    pid: child.pid!,
+    port: Number(new URL(url).port),
+    storage,
+    startupLine,
+    logs,
+    stderr: () => stderr,
+    kill(signal) {
+      child.kill(signal);
+    },
+    exited,
+  };
+}
+
+/**
+ * A new server process on the same storage (same Postgres database or same DATA_DIR) as
+ * `previous`, which must have exited. `samePort` makes it listen where the old one did, so
+ * clients that were connected to it reconnect on their own.
+ */
+export async function restartServerProcess(
+  previous: ServerProcess,
+  options: { samePort?: boolean; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  await previous.exited;
+  return startServerProcess(previous.storage, {
+    ...(options.samePort ? { port: previous.port } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
+}
+
+/** For afterAll: SIGKILLs every server process still running and waits until each is gone. */
+export async function killAllServerProcesses(): Promise<void> {
+  const children = [...running];
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}

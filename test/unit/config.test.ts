@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error(`expected loadConfig to refuse ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      nodeEnv: 'development',
+      port: 1234,
+      host: '127.0.0.1',
+      storage: { kind: 'embedded', dataDir: './data' },
+      redisUrl: undefined,
+      auth: 'on',
+      logLevel: 'info',
+      maxMessageBytes: 8 * 1024 * 1024,
+      snapshotEvery: 100,
+      socketIdleTimeoutMs: 60_000,
+    });
+  });
+
+  it('treats empty strings as unset and ignores unrelated variables', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', PATH: '/usr/bin', HOME: '/root' });
+    expect(config.port).toBe(1234);
+    expect(config.storage).toEqual({ kind: 'embedded', dataDir: './data' });
+  });
+
+  it('reads every variable, converting numbers', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgresql://u@db:5432/tandem',
+      DATA_DIR: '/var/lib/tandem',
+      REDIS_URL: 'redis://cache:6379',
+      AUTH: 'on',
+      LOG_LEVEL: 'warn',
+      MAX_MESSAGE_BYTES: '2048',
+      SNAPSHOT_EVERY: '7',
+      SOCKET_IDLE_TIMEOUT_MS: '5000',
+    });
+    expect(config).toEqual({
+      nodeEnv: 'production',
+      port: 0,
+      host: '0.0.0.0',
+      storage: { kind: 'postgres', url: 'postgresql://u@db:5432/tandem' },
+      redisUrl: 'redis://cache:6379',
+      auth: 'on',
+      logLevel: 'warn',
+      maxMessageBytes: 2048,
+      snapshotEvery: 7,
+      socketIdleTimeoutMs: 5000,
+    });
+  });
+
+  it('accepts both postgres:// and postgresql://, redis:// and rediss://', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y' }).storage).toEqual({ kind: 'postgres', url: 'postgres://x/y' });
+    expect(loadConfig({ REDIS_URL: 'rediss://x:6380' }).redisUrl).toBe('rediss://x:6380');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow();
+  });
+
+  it('lists every problem at once (nine here), each naming its variable', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'staging',
+      PORT: 'eighty',
+      HOST: undefined,
+      DATABASE_URL: 'mysql://db/tandem',
+      REDIS_URL: 'http://cache',
+      AUTH: 'maybe',
+      LOG_LEVEL: 'loud',
+      MAX_MESSAGE_BYTES: '10',
+      SNAPSHOT_EVERY: '0',
+      SOCKET_IDLE_TIMEOUT_MS: 'soon',
+    });
+    for (const name of [
+      'NODE_ENV',
+      'PORT',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'AUTH',
+      'LOG_LEVEL',
+      'MAX_MESSAGE_BYTES',
+      'SNAPSHOT_EVERY',
+      'SOCKET_IDLE_TIMEOUT_MS',
+    ]) {
+      expect(problems.filter((problem) => problem.startsWith(`${name}:`)), name).toHaveLength(1);
+    }
+    expect(problems).toHaveLength(9);
+  });
+
+  it('says which values an enumerated variable allows', () => {
+    const [problem] = problemsOf({ AUTH: 'maybe' });
+    expect(problem).toMatch(/^AUTH: /);
+    expect(problem).toContain('on');
+    expect(problem).toContain('off');
+  });
+
+  it.each([
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['MAX_MESSAGE_BYTES', '1023'],
+    ['SOCKET_IDLE_TIMEOUT_MS', '999'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(problemsOf({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+  });
+
+  // Value.Convert would otherwise turn these into numbers silently (80.5 → 80, "true" → 1).
+  it.each([
+    ['PORT', '80.5'],
+    ['SNAPSHOT_EVERY', 'true'],
+    ['SOCKET_IDLE_TIMEOUT_MS', '1500.7'],
+  ])('refuses %s=%s instead of converting it to some integer', (name, value) => {
+    expect(problemsOf({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+  });
+
+  it('refuses AUTH=off when NODE_ENV=production', () => {
+    expect(problemsOf({ AUTH: 'off', NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^AUTH: /)]);
+  });
+
+  it('allows AUTH=off outside production', () => {
+    expect(loadConfig({ AUTH: 'off' }).auth).toBe('off');
+    expect(loadConfig({ AUTH: 'off', NODE_ENV: 'test' }).auth).toBe('off');
+  });
+
+  it('lists AUTH=off in production together with the other problems', () => {
+    const problems = problemsOf({ AUTH: 'off', NODE_ENV: 'production', PORT: 'eighty' });
+    expect(problems.some((problem) => problem.startsWith('PORT:'))).toBe(true);
+    expect(problems.some((problem) => problem.startsWith('AUTH:'))).toBe(true);
+  });
+
+  it('has a readable message listing the problems', () => {
+    try {
+      loadConfig({ PORT: 'x', AUTH: 'y' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as Error).message).toMatch(/^Invalid configuration:\n {2}- /);
+      expect((error as Error).message).toContain('PORT');
+      expect((error as Error).message).toContain('AUTH');
+    }
+  });
+});
