@@ -1,9 +1,9 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { CollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handler.ts';
-import { createMetricsRegistry } from './http/metrics.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 
@@ -13,6 +13,7 @@ export interface AppDeps {
   collab: CollabServer;
   service: { name: string; version: string };
   readinessChecks: Record<string, () => Promise<void>>;
+  metrics: Registry;
 }
 
 /** Builds the HTTP/WebSocket app of one node. Never listens: main.ts and tests do. */
@@ -34,7 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerOpsRoutes(app, {
     service: deps.service,
     readinessChecks: deps.readinessChecks,
-    metrics: createMetricsRegistry(deps.collab),
+    metrics: deps.metrics,
   });
   registerSocketRoutes(app, deps.collab);
   return app;

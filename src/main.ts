@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.ts';
-import { createCollabServer } from './collab/collab-server.ts';
+import { type CollabServer, createCollabServer } from './collab/collab-server.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
 import { createDocumentStore } from './storage/document-store.ts';
 import { migrate } from './storage/migrate.ts';
@@ -22,9 +23,11 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
+  let collab: CollabServer | undefined;
+  const metrics = createNodeMetrics(() => collab);
   const store = createDocumentStore(db.prisma);
-  const opLog = createOpLogWriter(db.prisma, logger);
-  const collab = createCollabServer({
+  const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
+  collab = createCollabServer({
     storage: {
       ensure: (id) => store.ensure(id),
       load: (id) => store.load(id),
@@ -43,6 +46,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     logger,
     collab,
     service: { name: 'tandem', version: pkg.version },
+    metrics: metrics.registry,
     readinessChecks: {
       database: async () => {
         await db.prisma.$queryRaw`SELECT 1`;

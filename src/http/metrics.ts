@@ -1,11 +1,20 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export interface MetricSources {
+export interface RoomStats {
   stats(): { documents: number; connections: number };
 }
 
-/** Prometheus registry of one node; gauges read live counts when scraped. */
-export function createMetricsRegistry(sources: MetricSources): Registry {
+export interface NodeMetrics {
+  registry: Registry;
+  /** Seconds from an update reaching the op log writer to its commit. */
+  observeCommitLag(seconds: number): void;
+}
+
+/**
+ * Prometheus metrics of one node. Built by main.ts before the op log (which reports commit
+ * lag); the room gauges read live counts when scraped.
+ */
+export function createNodeMetrics(rooms: () => RoomStats | undefined): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tandem_process_' });
   new Gauge({
@@ -13,7 +22,7 @@ export function createMetricsRegistry(sources: MetricSources): Registry {
     help: 'Documents held in memory by this node',
     registers: [registry],
     collect() {
-      this.set(sources.stats().documents);
+      this.set(rooms()?.stats().documents ?? 0);
     },
   });
   new Gauge({
@@ -21,8 +30,14 @@ export function createMetricsRegistry(sources: MetricSources): Registry {
     help: 'Open client connections on this node',
     registers: [registry],
     collect() {
-      this.set(sources.stats().connections);
+      this.set(rooms()?.stats().connections ?? 0);
     },
   });
-  return registry;
+  const commitLag = new Histogram({
+    name: 'tandem_oplog_commit_lag_seconds',
+    help: 'Time from an update reaching the op log writer to the commit of its transaction',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return { registry, observeCommitLag: (seconds) => commitLag.observe(seconds) };
 }

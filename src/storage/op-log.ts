@@ -16,6 +16,7 @@ export interface OpLogWriter {
 interface PendingAppend {
   documentId: string;
   update: Uint8Array;
+  receivedAt: number;
   resolve: (seq: number) => void;
   reject: (error: Error) => void;
 }
@@ -26,7 +27,11 @@ interface PendingAppend {
  * A failed transaction is retried (with backoff, forever) before anything newer commits, so
  * a database outage delays acknowledgements but never loses or reorders an update.
  */
-export function createOpLogWriter(prisma: PrismaClient, logger: Logger): OpLogWriter {
+export function createOpLogWriter(
+  prisma: PrismaClient,
+  logger: Logger,
+  options: { observeCommitLag?: (seconds: number) => void } = {},
+): OpLogWriter {
   let queue: PendingAppend[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
@@ -39,7 +44,7 @@ export function createOpLogWriter(prisma: PrismaClient, logger: Logger): OpLogWr
       while (queue.length > 0) {
         const batch = queue;
         queue = [];
-        await pRetry(() => commit(prisma, batch), {
+        await pRetry(() => commit(prisma, batch, options.observeCommitLag), {
           retries: Number.POSITIVE_INFINITY,
           minTimeout: 50,
           maxTimeout: 2_000,
@@ -62,7 +67,7 @@ export function createOpLogWriter(prisma: PrismaClient, logger: Logger): OpLogWr
     append(documentId, update) {
       if (closed) return Promise.reject(new AppError('SHUTTING_DOWN'));
       const committed = new Promise<number>((resolve, reject) => {
-        queue.push({ documentId, update, resolve, reject });
+        queue.push({ documentId, update, receivedAt: performance.now(), resolve, reject });
       });
       lastAppend.set(documentId, committed);
       const forget = () => {
@@ -85,7 +90,11 @@ export function createOpLogWriter(prisma: PrismaClient, logger: Logger): OpLogWr
   };
 }
 
-async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<void> {
+async function commit(
+  prisma: PrismaClient,
+  batch: PendingAppend[],
+  observeCommitLag: ((seconds: number) => void) | undefined,
+): Promise<void> {
   const byDocument = new Map<string, PendingAppend[]>();
   for (const entry of batch) {
     const list = byDocument.get(entry.documentId);
@@ -132,7 +141,11 @@ async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<voi
     { timeout: 60_000, maxWait: 10_000 },
   );
 
-  for (const { entry, seq } of assigned) entry.resolve(seq);
+  const committedAt = performance.now();
+  for (const { entry, seq } of assigned) {
+    observeCommitLag?.((committedAt - entry.receivedAt) / 1000);
+    entry.resolve(seq);
+  }
   for (const entry of missing) {
     entry.reject(new AppError('DOC_NOT_FOUND', `Document ${entry.documentId} no longer exists`));
   }

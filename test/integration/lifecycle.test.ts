@@ -64,6 +64,11 @@ describe.each<StorageKind>(['postgres', 'embedded'])('lifecycle on %s', (storage
       'every edit at every client of its document',
     );
     await waitForGauges(node, { documents: 3, connections: 6 });
+    // Every logged update reports its commit lag (the durability-lag benchmark reads it).
+    await waitFor(async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      return Number(/^tandem_oplog_commit_lag_seconds_count (\d+)$/m.exec(text)?.[1] ?? 0) >= clients.length;
+    }, 'the commit-lag histogram to count every edit');
 
     for (const client of clients) client.provider.destroy();
     await waitForGauges(node, { documents: 0, connections: 0 });
