@@ -4,11 +4,15 @@ import type { Registry } from 'prom-client';
 import type { CollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handler.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { useRequestValidation } from './http/validation.ts';
+import { type RestDeps, restApi } from './http/rest/rest-api.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 
 export interface AppDeps {
   config: Pick<Config, 'maxMessageBytes'>;
+  rest: RestDeps;
   logger: FastifyBaseLogger;
   collab: CollabServer;
   service: { name: string; version: string };
@@ -20,8 +24,15 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Document ids are up to 128 characters, more once percent-encoded; longer ones must reach
   // our own check (400 / 4400) instead of Fastify's 414.
-  const app = Fastify({ loggerInstance: deps.logger, maxParamLength: 1024, frameworkErrors: answerFrameworkError });
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: answerFrameworkError,
+    // One limit for what a client may send, over a socket or in a request body.
+    bodyLimit: deps.config.maxMessageBytes,
+  });
   registerErrorHandling(app);
+  useRequestValidation(app);
 
   await app.register(websocket, {
     options: { maxPayload: deps.config.maxMessageBytes },
@@ -38,5 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics,
   });
   registerSocketRoutes(app, deps.collab);
+  await registerOpenApi(app, deps.service);
+  await app.register(restApi, { prefix: '/v1', ...deps.rest });
   return app;
 }

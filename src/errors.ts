@@ -18,7 +18,7 @@ export const ERRORS = {
   DOC_EXISTS: { status: 409, title: 'A document with this id already exists' },
   EDIT_CONFLICT: { status: 409, title: 'An edit does not apply to the document' },
   BASE_VERSION_GONE: { status: 409, title: 'The base version is older than the kept history; read the document again' },
-  IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  VERSION_NAME_TAKEN: { status: 409, title: 'This document already has a version with that name' },
   PRECONDITION_FAILED: { status: 412, title: 'The document is no longer at the version given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   MESSAGE_TOO_LARGE: { status: 413, title: 'WebSocket message too large' },
@@ -68,7 +68,8 @@ export interface Problem {
   instance: string;
   code: ErrorCode;
   requestId: string;
-  errors?: unknown;
+  /** Machine-readable specifics: every validation problem, the edit or hunk in conflict, ... */
+  details?: unknown;
 }
 
 export function toProblem(
@@ -83,6 +84,6 @@ export function toProblem(
     instance: context.instance,
     code: error.code,
     requestId: context.requestId,
-    ...(error.details === undefined ? {} : { errors: error.details }),
+    ...(error.details === undefined ? {} : { details: error.details }),
   };
 }

@@ -6,6 +6,10 @@ import { type CollabServer, createCollabServer } from './collab/collab-server.ts
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
+import { createDocumentHistory } from './docs/document-history.ts';
+import { createDocumentService } from './docs/document-service.ts';
+import { createDocumentWriter } from './docs/document-writes.ts';
+import { createDocumentRepository } from './storage/document-repository.ts';
 import { createDocumentStore } from './storage/document-store.ts';
 import { migrate } from './storage/migrate.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
@@ -41,7 +45,18 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     idleTimeoutMs: config.socketIdleTimeoutMs,
   });
 
+  const live = {
+    write: collab.write,
+    disconnectAll: collab.disconnectAll,
+    whenDurable: (id: string) => opLog.whenDurable(id),
+  };
+  const repository = createDocumentRepository(db.prisma);
+  const writer = createDocumentWriter({ repository, stored: store, live });
+  const documents = createDocumentService({ repository, stored: store, live, writer });
+  const history = createDocumentHistory({ repository, documents });
+
   const app = await buildApp({
+    rest: { documents, history },
     config,
     logger,
     collab,

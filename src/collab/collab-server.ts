@@ -1,10 +1,11 @@
 import { Hocuspocus } from '@hocuspocus/server';
 import type { Logger } from 'pino';
-import { closeCodeFor, type ErrorCode } from '../errors.ts';
+import type * as Y from 'yjs';
+import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
 import { withContractCloseCodes } from './close-codes.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
-import { persistenceExtension } from './persistence.ts';
-import type { ClientSocket, RoomOpLog, RoomStorage, SocketHandlers } from './ports.ts';
+import { persistenceExtension, SERVER_WRITE, type ServerWrite } from './persistence.ts';
+import type { ClientSocket, RoomOpLog, RoomStorage, SocketHandlers, WriteAuthor } from './ports.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
 export interface CollabOptions {
@@ -20,6 +21,14 @@ export interface CollabServer {
   acceptHocuspocus(socket: ClientSocket, request: Request): SocketHandlers;
   /** A socket speaking plain y-websocket for one document. */
   acceptYWebsocket(socket: ClientSocket, request: Request, documentId: string, token: string): SocketHandlers;
+  /**
+   * Runs `change` on the live document (loading it if no one has it open) in one transaction:
+   * connected clients see the result at once. Resolves once it is durable, with the seq of the
+   * update it made, or null when it changed nothing.
+   */
+  write(documentId: string, change: (doc: Y.Doc) => void, author: WriteAuthor): Promise<number | null>;
+  /** Closes every client connection to the document (with `code` as the reason), e.g. when it is deleted. */
+  disconnectAll(documentId: string, code: ErrorCode): void;
   stats(): { documents: number; connections: number };
   /** Closes every connection, then waits until every document is durable and unloaded. */
   close(): Promise<void>;
@@ -84,6 +93,33 @@ export function createCollabServer(options: CollabOptions): CollabServer {
           connection.handleClose({ code, reason });
         },
       };
+    },
+
+    async write(documentId, change, author) {
+      const write: ServerWrite = { author, committed: [] };
+      let connection;
+      try {
+        connection = await hocuspocus.openDirectConnection(documentId, { [SERVER_WRITE]: write });
+      } catch (error) {
+        // A failed load surfaces as the { reason } our persistence extension threw.
+        const reason = (error as { reason?: unknown } | null)?.reason;
+        throw isErrorCode(reason) ? new AppError(reason) : error;
+      }
+      try {
+        await connection.transact((doc) => change(doc));
+        const seqs = await Promise.all(write.committed);
+        return seqs.at(-1) ?? null;
+      } finally {
+        // Unloads the document if no client has it open (after its appends are durable).
+        await connection.disconnect();
+      }
+    },
+
+    disconnectAll(documentId, code) {
+      const document = hocuspocus.documents.get(documentId);
+      for (const connection of document?.getConnections() ?? []) {
+        connection.close({ code: closeCodeFor(code), reason: code });
+      }
     },
 
     stats() {

@@ -2,10 +2,28 @@ import type { Document, Extension } from '@hocuspocus/server';
 import { OutgoingMessage } from '@hocuspocus/server';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
-import type { RoomOpLog, RoomStorage } from './ports.ts';
+import { AppError } from '../errors.ts';
+import type { RoomOpLog, RoomStorage, WriteAuthor } from './ports.ts';
 
 /** Origin of updates that come from the op log itself: applying them must not log them again. */
 export const FROM_STORAGE = Symbol('tandem:from-storage');
+
+/**
+ * A server-side write (REST) travels as the context of a Hocuspocus direct connection, which
+ * Hocuspocus passes on as the transaction origin: the op log learns who wrote the update,
+ * and the writer learns when (and at which seq) it is durable.
+ */
+export interface ServerWrite {
+  author: WriteAuthor;
+  committed: Promise<number>[];
+}
+
+export const SERVER_WRITE = Symbol('tandem:server-write');
+
+function serverWriteOf(origin: unknown): ServerWrite | undefined {
+  const context = (origin as { context?: { [SERVER_WRITE]?: ServerWrite } } | null)?.context;
+  return context?.[SERVER_WRITE];
+}
 
 export interface PersistenceOptions {
   storage: RoomStorage;
@@ -38,6 +56,7 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
         }, FROM_STORAGE);
         logger.debug({ documentId: documentName, seq, updates: updates.length }, 'document loaded');
       } catch (error) {
+        if (error instanceof AppError && error.code === 'DOC_NOT_FOUND') throw { reason: 'DOC_NOT_FOUND' };
         // Hocuspocus then refuses the connection and keeps no half-loaded document, so an
         // empty room can never overwrite what is stored.
         logger.error({ err: error, documentId: documentName }, 'document failed to load; refusing connections to it');
@@ -50,7 +69,10 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
       // the document's pending store and is logged once it can be integrated.
       document.on('update', (update: Uint8Array, origin: unknown) => {
         if (origin === FROM_STORAGE) return;
-        opLog.append(documentName, update).catch((error: unknown) => {
+        const write = serverWriteOf(origin);
+        const committed = opLog.append(documentName, update, write?.author);
+        write?.committed.push(committed);
+        committed.catch((error: unknown) => {
           logger.error({ err: error, documentId: documentName }, 'update could not be logged');
         });
       });

@@ -11,9 +11,15 @@ export interface RoomStorage {
   afterUnload(documentId: string): Promise<void>;
 }
 
+/** Who wrote an update (stored with it in the op log). */
+export interface WriteAuthor {
+  authorKind: 'user' | 'agent';
+  idempotencyKey?: string | undefined;
+}
+
 export interface RoomOpLog {
   /** Resolves with the update's seq once it is durable. */
-  append(documentId: string, update: Uint8Array): Promise<number>;
+  append(documentId: string, update: Uint8Array, author?: WriteAuthor): Promise<number>;
   whenDurable(documentId: string): Promise<void>;
 }
 

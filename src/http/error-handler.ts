@@ -47,7 +47,8 @@ function toAppError(error: FastifyError): AppError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('VALIDATION_FAILED', error.message);
   }
-  if (error.statusCode === 400 && error instanceof SyntaxError) return new AppError('VALIDATION_FAILED', error.message);
+  // Any other client error Fastify raised before our handler (a body that is not valid JSON, ...).
+  if (error.statusCode === 400) return new AppError('VALIDATION_FAILED', error.message);
   return new AppError('INTERNAL', 'Something went wrong on our side; the request id identifies it in the logs', {
     cause: error,
   });

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { AppError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
 export interface StoredState {
@@ -9,9 +10,14 @@ export interface StoredState {
 }
 
 export interface DocumentStore {
-  /** Creates the document row if it does not exist yet. */
+  /** Creates the document row if it does not exist yet; a deleted document is DOC_NOT_FOUND. */
   ensure(documentId: string): Promise<void>;
   load(documentId: string): Promise<StoredState>;
+  /**
+   * The document as of version `seq`: the newest snapshot at or before it and the log up to
+   * it. Null when that version is outside the kept history (the log before it was trimmed).
+   */
+  loadAt(documentId: string, seq: number): Promise<Uint8Array[] | null>;
   /** Writes a snapshot at the head when the log has grown by `every` updates since the last one. */
   snapshotIfDue(documentId: string, every: number): Promise<boolean>;
 }
@@ -46,12 +52,50 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
     }
   }
 
+  async function loadAt(documentId: string, seq: number): Promise<Uint8Array[] | null> {
+    for (let attempt = 1; attempt <= LOAD_ATTEMPTS; attempt++) {
+      const snapshot = await prisma.documentSnapshot.findFirst({
+        where: { documentId, seq: { lte: seq } },
+        orderBy: { seq: 'desc' },
+        select: { seq: true, state: true },
+      });
+      const base = snapshot?.seq ?? 0;
+      const tail = await prisma.documentUpdate.findMany({
+        where: { documentId, seq: { gt: base, lte: seq } },
+        orderBy: { seq: 'asc' },
+        select: { seq: true, update: true },
+      });
+      if (tail.length === seq - base && tail.every((row, index) => row.seq === base + index + 1)) {
+        const updates = tail.map((row) => row.update as Uint8Array);
+        if (snapshot) updates.unshift(snapshot.state as Uint8Array);
+        return updates;
+      }
+      // No snapshot covers the gap: compaction trimmed this part of the history.
+      if (tail[0] === undefined || tail[0].seq !== base + 1) return null;
+    }
+    return null;
+  }
+
   return {
     async ensure(documentId) {
-      await prisma.document.upsert({ where: { id: documentId }, create: { id: documentId }, update: {} });
+      // Connecting creates (as the reference y-websocket server does); the creation ticks the
+      // change clock so the change feed reports the new document.
+      const [row] = await prisma.$queryRaw<{ deleted: boolean }[]>`
+        WITH existing AS (SELECT deleted_at FROM documents WHERE id = ${documentId}),
+        tick AS (
+          UPDATE change_clock SET value = value + 1
+          WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM existing) RETURNING value
+        ),
+        created AS (
+          INSERT INTO documents (id, change_seq) SELECT ${documentId}, value FROM tick
+          ON CONFLICT (id) DO NOTHING RETURNING deleted_at
+        )
+        SELECT (deleted_at IS NOT NULL) AS deleted FROM existing UNION ALL SELECT false FROM created`;
+      if (row?.deleted) throw new AppError('DOC_NOT_FOUND', `Document ${documentId} was deleted`);
     },
 
     load,
+    loadAt,
 
     async snapshotIfDue(documentId, every) {
       const [document, latest] = await Promise.all([

@@ -3,10 +3,19 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
+/** Who wrote an update, stored with it. */
+export interface UpdateAuthor {
+  authorKind: 'user' | 'agent';
+  /** The REST write's Idempotency-Key: a retry finds the update and answers the same. */
+  idempotencyKey?: string | undefined;
+}
+
+const SOCKET_USER: UpdateAuthor = { authorKind: 'user' };
+
 /** Appends accepted Yjs updates to document_updates; see createOpLogWriter. */
 export interface OpLogWriter {
   /** Resolves with the update's seq once its transaction has committed. */
-  append(documentId: string, update: Uint8Array): Promise<number>;
+  append(documentId: string, update: Uint8Array, author?: UpdateAuthor): Promise<number>;
   /** Resolves once everything appended so far (for one document, or all) is committed. */
   whenDurable(documentId?: string): Promise<void>;
   /** Commits what is pending, then refuses further appends. */
@@ -16,6 +25,7 @@ export interface OpLogWriter {
 interface PendingAppend {
   documentId: string;
   update: Uint8Array;
+  author: UpdateAuthor;
   receivedAt: number;
   resolve: (seq: number) => void;
   reject: (error: Error) => void;
@@ -64,10 +74,10 @@ export function createOpLogWriter(
   }
 
   return {
-    append(documentId, update) {
+    append(documentId, update, author = SOCKET_USER) {
       if (closed) return Promise.reject(new AppError('SHUTTING_DOWN'));
       const committed = new Promise<number>((resolve, reject) => {
-        queue.push({ documentId, update, receivedAt: performance.now(), resolve, reject });
+        queue.push({ documentId, update, author, receivedAt: performance.now(), resolve, reject });
       });
       lastAppend.set(documentId, committed);
       const forget = () => {
@@ -132,11 +142,15 @@ async function commit(
           documentId: entry.documentId,
           seq,
           update: entry.update as Uint8Array<ArrayBuffer>,
+          authorKind: entry.author.authorKind,
+          idempotencyKey: entry.author.idempotencyKey ?? null,
         })),
       });
+      // Last statement, so the change clock's row lock is held only through the commit.
       await tx.$executeRaw`
-        UPDATE documents AS d SET head_seq = v.head, updated_at = now()
-        FROM unnest(${found}::text[], ${newHeads}::int[]) AS v(id, head) WHERE d.id = v.id`;
+        WITH tick AS (UPDATE change_clock SET value = value + 1 WHERE id = 1 RETURNING value)
+        UPDATE documents AS d SET head_seq = v.head, updated_at = now(), change_seq = tick.value
+        FROM unnest(${found}::text[], ${newHeads}::int[]) AS v(id, head), tick WHERE d.id = v.id`;
     },
     { timeout: 60_000, maxWait: 10_000 },
   );

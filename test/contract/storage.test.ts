@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { AppError } from '../../src/errors.ts';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
+import { createDocumentRepository, type DocumentRepository } from '../../src/storage/document-repository.ts';
 import { createDocumentStore, type DocumentStore } from '../../src/storage/document-store.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
@@ -200,6 +201,92 @@ describe.each([
       await db.prisma.document.delete({ where: { id } });
       expect(await db.prisma.documentUpdate.count({ where: { documentId: id } })).toBe(0);
       expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
+    });
+  });
+
+  describe('document repository (REST metadata, history, change feed)', () => {
+    let repository: DocumentRepository;
+    beforeAll(async () => {
+      await migrate(db);
+      repository = createDocumentRepository(db.prisma);
+    });
+
+    it('creates a document with its first update in one transaction; a taken id is DOC_EXISTS', async () => {
+      const id = uniqueDocId('repo-create');
+      const { record, replayed } = await repository.create({ id, title: 'T', initialUpdate: marker(id, 1) });
+      expect(replayed).toBe(false);
+      expect(record).toMatchObject({ id, title: 'T', version: 1, deletedAt: null });
+      expect(await rows(id)).toEqual([{ seq: 1, update: marker(id, 1) }]);
+      await expect(repository.create({ id, title: '' })).rejects.toMatchObject({ code: 'DOC_EXISTS' });
+      expect(await rows(id)).toHaveLength(1);
+    });
+
+    it('a create retried with its Idempotency-Key returns the first document, even concurrently', async () => {
+      const key = uniqueDocId('create-key');
+      const [a, b] = await Promise.all([
+        repository.create({ id: uniqueDocId('repo-a'), title: '', idempotencyKey: key }),
+        repository.create({ id: uniqueDocId('repo-b'), title: '', idempotencyKey: key }),
+      ]);
+      expect(a.record.id).toBe(b.record.id);
+      expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+    });
+
+    it('the op log records who wrote each update and finds a write by its Idempotency-Key', async () => {
+      const id = uniqueDocId('repo-author');
+      await store.ensure(id);
+      const log = writer();
+      await log.append(id, marker(id, 1));
+      await log.append(id, marker(id, 2), { authorKind: 'agent', idempotencyKey: 'k1' });
+      expect(await repository.findIdempotentWrite(id, 'k1')).toBe(2);
+      expect(await repository.findIdempotentWrite(id, 'k2')).toBeNull();
+      const history = await repository.history(id, { limit: 10 });
+      expect(history.map((entry) => [entry.version, entry.authorKind])).toEqual([
+        [2, 'agent'],
+        [1, 'user'],
+      ]);
+      expect((await repository.history(id, { before: 2, limit: 10 })).map((entry) => entry.version)).toEqual([1]);
+    });
+
+    it('names versions once per name', async () => {
+      const id = uniqueDocId('repo-names');
+      await repository.create({ id, title: '' });
+      expect(await repository.nameVersion(id, 'draft', 0)).toMatchObject({ name: 'draft', version: 0 });
+      await expect(repository.nameVersion(id, 'draft', 0)).rejects.toMatchObject({ code: 'VERSION_NAME_TAKEN' });
+      expect((await repository.namedVersions(id)).map((named) => named.name)).toEqual(['draft']);
+    });
+
+    it('the change feed lists creations, appends and deletions after a position, in commit order', async () => {
+      const [latest] = await repository.changesSince(null, 1_000_000).then((all) => all.slice(-1));
+      const from = latest?.position ?? null;
+      const [a, b] = [uniqueDocId('feed-a'), uniqueDocId('feed-b')];
+      await repository.create({ id: a, title: '' });
+      await store.ensure(b);
+      await writer().append(a, marker(a, 1));
+      await repository.setDeleted(b, true);
+      const changes = await repository.changesSince(from, 100);
+      expect(changes.map(({ id, version, deleted }) => ({ id, version, deleted }))).toEqual([
+        { id: a, version: 1, deleted: false },
+        { id: b, version: 0, deleted: true },
+      ]);
+      await expect(store.ensure(b)).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
+      expect(await repository.changesSince(changes.at(-1)!.position, 100)).toEqual([]);
+    });
+
+    it('loadAt rebuilds any version still covered by a snapshot or the log, and nothing older', async () => {
+      const id = uniqueDocId('repo-load-at');
+      const { updates, text } = yjsEdits(5);
+      await store.ensure(id);
+      const log = writer();
+      for (const update of updates) void log.append(id, update);
+      await log.whenDurable(id);
+      expect(textOf((await store.loadAt(id, 3))!)).toBe(textOf(updates.slice(0, 3)));
+      expect(await store.loadAt(id, 0)).toEqual([]);
+      // Compaction: a snapshot at 3 and the log up to it trimmed.
+      await db.prisma.documentSnapshot.create({ data: { documentId: id, seq: 3, state: bytes(Y.mergeUpdates(updates.slice(0, 3))) } });
+      await db.prisma.documentUpdate.deleteMany({ where: { documentId: id, seq: { lte: 3 } } });
+      expect(await store.loadAt(id, 2)).toBeNull();
+      expect(textOf((await store.loadAt(id, 3))!)).toBe(textOf(updates.slice(0, 3)));
+      expect(textOf((await store.loadAt(id, 5))!)).toBe(text);
     });
   });
 

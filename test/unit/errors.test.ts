@@ -77,7 +77,7 @@ describe('AppError and problem+json', () => {
       instance: '/',
       requestId: 'r',
     });
-    expect(withDetails.errors).toEqual([{ path: '/a', message: 'x' }]);
+    expect(withDetails.details).toEqual([{ path: '/a', message: 'x' }]);
     expect('errors' in toProblem(new AppError('VALIDATION_FAILED'), { instance: '/', requestId: 'r' })).toBe(false);
   });
 

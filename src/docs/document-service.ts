@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import * as Y from 'yjs';
+import { AppError } from '../errors.ts';
+import type { DocumentRecord, DocumentRepository } from '../storage/document-repository.ts';
+import type { DocumentChange, DocumentWriter, WriteOptions, WriteResult } from './document-writes.ts';
+import { isValidDocumentId } from './document-id.ts';
+import type { LiveDocuments, StoredDocuments } from './ports.ts';
+import { docFromUpdates, textOfUpdates, updateFromText } from './yjs-state.ts';
+
+export interface DocumentService {
+  create(input: { id?: string | undefined; title?: string | undefined; content?: string | undefined; idempotencyKey?: string | undefined }): Promise<{ record: DocumentRecord; created: boolean }>;
+  /** The document's metadata at its current durable version. */
+  describe(id: string): Promise<DocumentRecord>;
+  /** Metadata and markdown at the current durable version: the content is exactly the log up to `version`. */
+  read(id: string): Promise<{ record: DocumentRecord; content: string }>;
+  list(options: { afterId?: string | undefined; limit: number }): Promise<DocumentRecord[]>;
+  remove(id: string): Promise<void>;
+  undelete(id: string): Promise<DocumentRecord>;
+  write(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult>;
+  /** The whole Yjs state at the current version, or only what a client with `stateVector` lacks. */
+  yjsState(id: string, stateVector?: Uint8Array): Promise<{ update: Uint8Array; version: number }>;
+  readVersion(id: string, version: number): Promise<{ version: number; content: string }>;
+  /**
+   * Restores the text of `version` as a new edit made against `options.base` (default: the
+   * current version): edits made after that base survive.
+   */
+  restore(id: string, version: number, options: WriteOptions): Promise<WriteResult>;
+}
+
+interface ServiceDeps {
+  repository: DocumentRepository;
+  stored: StoredDocuments;
+  live: LiveDocuments;
+  writer: DocumentWriter;
+}
+
+/** Reads are served from storage, after this node's pending appends are durable. */
+export function createDocumentService({ repository, stored, live, writer }: ServiceDeps): DocumentService {
+  async function describe(id: string): Promise<DocumentRecord> {
+    await live.whenDurable(id);
+    const record = await repository.find(id);
+    if (!record || record.deletedAt) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
+    return record;
+  }
+
+  /** The updates of the current version. A compaction can trim the log between the two reads: read again. */
+  async function current(id: string): Promise<{ record: DocumentRecord; updates: Uint8Array[] }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const record = await describe(id);
+      const updates = await stored.loadAt(id, record.version);
+      if (updates) return { record, updates };
+    }
+    throw new AppError('DOCUMENT_UNAVAILABLE', `The history of ${id} changed while it was read; try again`);
+  }
+
+  async function readVersion(id: string, version: number): Promise<{ version: number; content: string }> {
+    const record = await describe(id);
+    const updates = version <= record.version ? await stored.loadAt(id, version) : null;
+    if (!updates) {
+      throw new AppError('VERSION_NOT_FOUND', `${id} has no version ${version} (it is at ${record.version})`);
+    }
+    return { version, content: textOfUpdates(updates) };
+  }
+
+  return {
+    async create({ id, title, content, idempotencyKey }) {
+      if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
+      const { record, replayed } = await repository.create({
+        id: id ?? randomBytes(12).toString('base64url'),
+        title: title ?? '',
+        initialUpdate: content ? updateFromText(content) : undefined,
+        idempotencyKey,
+      });
+      return { record, created: !replayed };
+    },
+
+    describe,
+
+    async read(id) {
+      const { record, updates } = await current(id);
+      return { record, content: textOfUpdates(updates) };
+    },
+
+    list: (options) => repository.list(options),
+
+    async remove(id) {
+      const record = await repository.setDeleted(id, true);
+      if (!record) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
+      live.disconnectAll(id, 'DOC_NOT_FOUND');
+    },
+
+    async undelete(id) {
+      const record = await repository.setDeleted(id, false);
+      if (!record) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
+      return record;
+    },
+
+    write: (id, change, options) => writer.write(id, change, options),
+
+    async yjsState(id, stateVector) {
+      const { record, updates } = await current(id);
+      const doc = docFromUpdates(updates);
+      try {
+        return { update: Y.encodeStateAsUpdate(doc, stateVector), version: record.version };
+      } finally {
+        doc.destroy();
+      }
+    },
+
+    readVersion,
+
+    async restore(id, version, options) {
+      const { content } = await readVersion(id, version);
+      const base = options.ifMatch ?? options.base ?? (await describe(id)).version;
+      return writer.write(id, { kind: 'text', next: () => content }, { ...options, base });
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import * as Y from 'yjs';
+import { AppError } from '../errors.ts';
+import type { DocumentRepository } from '../storage/document-repository.ts';
+import type { Author, LiveDocuments, StoredDocuments } from './ports.ts';
+import { replaceText } from './text-diff.ts';
+import { CONTENT, docFromUpdates, missingDependencies } from './yjs-state.ts';
+
+/** What a write changes: the markdown (a function of the text it applies to), or a raw Yjs update. */
+export type DocumentChange = { kind: 'text'; next: (text: string) => string } | { kind: 'update'; update: Uint8Array };
+
+export interface WriteOptions {
+  /** The version the change was made against (Base-Version / base): merged with everything since. */
+  base?: number | undefined;
+  /** If-Match: refuse (412) unless the document is still at this version. */
+  ifMatch?: number | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+export interface WriteResult {
+  id: string;
+  /** The version holding the change (or the current one, when it changed nothing). */
+  version: number;
+  changed: boolean;
+}
+
+export interface DocumentWriter {
+  write(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult>;
+}
+
+interface WriterDeps {
+  repository: DocumentRepository;
+  stored: StoredDocuments;
+  live: LiveDocuments;
+}
+
+/**
+ * Agents' writes. A change made against an older version is replayed on a rebuild of that
+ * version by a fresh Yjs client and merged into the live document, so whatever people typed
+ * since survives; without a base it applies to the live text as it is now.
+ */
+export function createDocumentWriter({ repository, stored, live }: WriterDeps): DocumentWriter {
+  /** Idempotency keys whose write is running on this node: a concurrent retry waits for it. */
+  const inFlight = new Map<string, Promise<WriteResult>>();
+
+  async function requireDocument(id: string): Promise<number> {
+    const record = await repository.find(id);
+    if (!record || record.deletedAt) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
+    return record.version;
+  }
+
+  /** The version after everything this node accepted for the document is durable. */
+  async function currentVersion(id: string): Promise<number> {
+    await live.whenDurable(id);
+    return requireDocument(id);
+  }
+
+  /** The change as a Yjs update made by a fresh client on version `base`, or null if it changes nothing. */
+  async function updateAgainst(id: string, base: number, next: (text: string) => string): Promise<Uint8Array | null> {
+    const updates = await stored.loadAt(id, base);
+    if (!updates) {
+      throw new AppError('BASE_VERSION_GONE', `Version ${base} of ${id} is older than its kept history; read it again`);
+    }
+    const doc = docFromUpdates(updates);
+    try {
+      const before = Y.encodeStateVector(doc);
+      const text = doc.getText(CONTENT);
+      const wanted = next(text.toString());
+      let changed = false;
+      doc.transact(() => {
+        changed = replaceText(text, wanted);
+      });
+      return changed ? Y.encodeStateAsUpdate(doc, before) : null;
+    } finally {
+      doc.destroy();
+    }
+  }
+
+  async function apply(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult> {
+    const author: Author = { authorKind: 'agent', idempotencyKey: options.idempotencyKey };
+    let base = options.base;
+    if (options.ifMatch === undefined && base === undefined) {
+      // Without this check the live write would create the document, as connecting does.
+      await requireDocument(id);
+    } else if (options.ifMatch !== undefined) {
+      const version = await currentVersion(id);
+      if (version !== options.ifMatch) {
+        throw new AppError('PRECONDITION_FAILED', `${id} is at version ${version}, not ${options.ifMatch}`);
+      }
+      base = options.ifMatch;
+    } else if (base !== undefined) {
+      const version = await currentVersion(id);
+      if (base > version) {
+        throw new AppError('VALIDATION_FAILED', `Base version ${base} is newer than ${id}'s version ${version}`);
+      }
+    }
+
+    let seq: number | null;
+    if (change.kind === 'update') {
+      seq = await live.write(
+        id,
+        (doc) => {
+          const missing = missingDependencies(doc, change.update);
+          if (missing.length > 0) {
+            throw new AppError('VALIDATION_FAILED', 'The update builds on changes this document does not have', {
+              details: { missingClients: missing },
+            });
+          }
+          Y.applyUpdate(doc, change.update);
+        },
+        author,
+      );
+    } else if (base === undefined) {
+      seq = await live.write(
+        id,
+        (doc) => {
+          const text = doc.getText(CONTENT);
+          // Computed before touching the text, so a conflict leaves it as it was.
+          const wanted = change.next(text.toString());
+          replaceText(text, wanted);
+        },
+        author,
+      );
+    } else {
+      const update = await updateAgainst(id, base, change.next);
+      seq = update ? await live.write(id, (doc) => Y.applyUpdate(doc, update), author) : null;
+    }
+    return seq === null ? { id, version: await currentVersion(id), changed: false } : { id, version: seq, changed: true };
+  }
+
+  return {
+    async write(id, change, options) {
+      const key = options.idempotencyKey;
+      if (key === undefined) return apply(id, change, options);
+      const slot = `${id}\u0000${key}`;
+      const running = inFlight.get(slot);
+      if (running) return running;
+      const work = (async () => {
+        const earlier = await repository.findIdempotentWrite(id, key);
+        if (earlier !== null) return { id, version: earlier, changed: true };
+        return apply(id, change, options);
+      })();
+      inFlight.set(slot, work);
+      try {
+        return await work;
+      } finally {
+        inFlight.delete(slot);
+      }
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type * as Y from 'yjs';
+import type { ErrorCode } from '../errors.ts';
+
+/** Who wrote an update; stored with it in the op log. */
+export interface Author {
+  authorKind: 'user' | 'agent';
+  idempotencyKey?: string | undefined;
+}
+
+/**
+ * The rooms, as the document services need them (main.ts wires the collab server in):
+ * writes go through the live document so that connected clients see them at once.
+ */
+export interface LiveDocuments {
+  /**
+   * Runs `change` on the live document in one transaction (loading it if needed). Resolves
+   * once the change is durable, with the seq of its update, or null when it changed nothing.
+   */
+  write(documentId: string, change: (doc: Y.Doc) => void, author: Author): Promise<number | null>;
+  /** Resolves once every update this node accepted for the document is durable. */
+  whenDurable(documentId: string): Promise<void>;
+  disconnectAll(documentId: string, code: ErrorCode): void;
+}
+
+/** Stored Yjs state of a document (storage/document-store.ts). */
+export interface StoredDocuments {
+  /** The updates that rebuild version `version`, or null when it is outside the kept history. */
+  loadAt(documentId: string, version: number): Promise<Uint8Array[] | null>;
+}

@@ -1,0 +1,43 @@
+import * as Y from 'yjs';
+
+/** The name of the Y.Text holding a document's markdown (INTERFACE.md). */
+export const CONTENT = 'content';
+
+/** A Y.Doc holding exactly `updates` (a snapshot and log entries, in order). */
+export function docFromUpdates(updates: readonly Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    for (const update of updates) Y.applyUpdate(doc, update);
+  });
+  return doc;
+}
+
+export function textOfUpdates(updates: readonly Uint8Array[]): string {
+  const doc = docFromUpdates(updates);
+  try {
+    return doc.getText(CONTENT).toString();
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** A new document's content as its first update. */
+export function updateFromText(text: string): Uint8Array {
+  const doc = new Y.Doc();
+  try {
+    doc.getText(CONTENT).insert(0, text);
+    return Y.encodeStateAsUpdate(doc);
+  } finally {
+    doc.destroy();
+  }
+}
+
+/**
+ * The clients whose earlier updates `update` builds on but `doc` lacks. Yjs would hold such
+ * an update aside as pending, so it must be refused instead of acknowledged.
+ */
+export function missingDependencies(doc: Y.Doc, update: Uint8Array): number[] {
+  const { from } = Y.parseUpdateMeta(update);
+  const have = Y.decodeStateVector(Y.encodeStateVector(doc));
+  return [...from].filter(([client, clock]) => (have.get(client) ?? 0) < clock).map(([client]) => client);
+}

@@ -1,0 +1,201 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import Type, { type Static } from 'typebox';
+import type { DocumentService } from '../../docs/document-service.ts';
+import { applyTextEdits } from '../../docs/text-edits.ts';
+import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
+import type { DocumentRecord } from '../../storage/document-repository.ts';
+import {
+  CreateBody,
+  CreatedDocument,
+  DocumentIdParams,
+  DocumentMeta,
+  DocumentWithContent,
+  PageQuery,
+  PatchBody,
+  Problem,
+  PutBody,
+  WriteHeaders,
+  WriteResult,
+} from './schemas.ts';
+import { etagOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
+
+export function toMeta(record: DocumentRecord) {
+  return {
+    id: record.id,
+    title: record.title,
+    version: record.version,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+}
+
+const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, Problem]));
+const tags = ['documents'];
+
+/** Documents: create, read (JSON or markdown), list, replace, patch, delete, undelete. */
+export function registerDocumentRoutes(app: FastifyInstance, documents: DocumentService): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  api.post(
+    '/documents',
+    {
+      schema: {
+        tags,
+        summary: 'Create a document',
+        body: CreateBody,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+        response: { 200: CreatedDocument, 201: CreatedDocument, ...problems(400, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { record, created } = await documents.create({
+        ...request.body,
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      const self = `/v1/documents/${record.id}`;
+      reply.code(created ? 201 : 200).header('location', self).header('etag', etagOf(record.version));
+      return { ...toMeta(record), links: { self, markdown: self, websocket: `/ws/${record.id}` } };
+    },
+  );
+
+  api.get(
+    '/documents',
+    {
+      schema: {
+        tags,
+        summary: 'List documents (by id, a page at a time)',
+        querystring: PageQuery,
+        response: { 200: Type.Object({ documents: Type.Array(DocumentMeta), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 50;
+      const afterId = request.query.cursor ? Buffer.from(request.query.cursor, 'base64url').toString('utf8') : undefined;
+      const page = await documents.list({ afterId, limit });
+      const last = page.length === limit ? page.at(-1) : undefined;
+      return { documents: page.map(toMeta), nextCursor: last ? Buffer.from(last.id).toString('base64url') : null };
+    },
+  );
+
+  api.get(
+    '/documents/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Read a document: JSON, or the markdown alone with Accept: text/markdown',
+        params: DocumentIdParams,
+        response: { 200: DocumentWithContent, 304: Type.Null(), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      // A cheap check first: a client that has this version needs no content.
+      const { version } = await documents.describe(id);
+      if (matchesAnyTag(request.headers['if-none-match'], version)) {
+        return reply.code(304).header('etag', etagOf(version)).send(null);
+      }
+      const { record, content } = await documents.read(id);
+      reply.header('etag', etagOf(record.version));
+      if (wantsMarkdown(request.headers.accept)) {
+        return sendText(reply, 'text/markdown; charset=utf-8', content);
+      }
+      return { ...toMeta(record), content };
+    },
+  );
+
+  api.put(
+    '/documents/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Replace the whole content (text/markdown body, or JSON { content, base? })',
+        params: DocumentIdParams,
+        headers: WriteHeaders,
+        body: {
+          content: {
+            'application/json': { schema: PutBody },
+            'text/markdown': { schema: Type.String({ description: 'The new markdown' }) },
+            'text/plain': { schema: Type.String({ description: 'The new markdown' }) },
+          },
+        },
+        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as string | Static<typeof PutBody>;
+      const content = typeof body === 'string' ? body : body.content;
+      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+      const result = await documents.write(request.params.id, { kind: 'text', next: () => content }, options);
+      return sendWriteResult(reply, result);
+    },
+  );
+
+  api.patch(
+    '/documents/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Apply edits: a unified diff (text/x-diff) or JSON { base?, edits }',
+        params: DocumentIdParams,
+        headers: WriteHeaders,
+        body: {
+          content: {
+            'application/json': { schema: PatchBody },
+            'text/x-diff': { schema: Type.String({ description: 'A unified diff of one file' }) },
+            'text/plain': { schema: Type.String({ description: 'A unified diff of one file' }) },
+          },
+        },
+        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as string | Static<typeof PatchBody>;
+      const next =
+        typeof body === 'string' ? (text: string) => applyUnifiedDiff(text, body) : (text: string) => applyTextEdits(text, body.edits);
+      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+      return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', next }, options));
+    },
+  );
+
+  api.delete(
+    '/documents/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Delete a document (recoverable with POST /documents/:id/undelete)',
+        params: DocumentIdParams,
+        response: { 204: Type.Null(), ...problems(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      await documents.remove(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.post(
+    '/documents/:id/undelete',
+    {
+      schema: {
+        tags,
+        summary: 'Bring a deleted document back',
+        params: DocumentIdParams,
+        response: { 200: DocumentMeta, ...problems(400, 404) },
+      },
+    },
+    async (request) => toMeta(await documents.undelete(request.params.id)),
+  );
+}
+
+function wantsMarkdown(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const markdown = accept.indexOf('text/markdown');
+  const json = accept.indexOf('application/json');
+  return markdown !== -1 && (json === -1 || markdown < json);
+}
+
+/** A non-JSON body (markdown, Yjs bytes): the route's JSON response schema does not apply to it. */
+export function sendText(reply: FastifyReply, contentType: string, payload: string | Uint8Array): FastifyReply {
+  return (reply as FastifyReply).type(contentType).send(payload);
+}

@@ -1,0 +1,98 @@
+import Type from 'typebox';
+
+/** TypeBox schemas shared by the REST routes; the OpenAPI document is generated from them. */
+
+export const DocumentIdParams = Type.Object({
+  id: Type.String({ description: 'Document id: 1-128 characters of A-Z a-z 0-9 . _ -' }),
+});
+
+export const VersionParams = Type.Object({
+  id: Type.String(),
+  version: Type.Integer({ minimum: 0, description: 'An op-log seq' }),
+});
+
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    code: Type.String(),
+    requestId: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  },
+  { description: 'application/problem+json (RFC 9457)' },
+);
+
+export const DocumentMeta = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  version: Type.Integer({ description: 'The op-log seq of the last update the document contains' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export const CreatedDocument = Type.Intersect([
+  DocumentMeta,
+  Type.Object({
+    links: Type.Object({ self: Type.String(), markdown: Type.String(), websocket: Type.String() }),
+  }),
+]);
+
+export const DocumentWithContent = Type.Intersect([DocumentMeta, Type.Object({ content: Type.String() })]);
+
+export const WriteResult = Type.Object({
+  id: Type.String(),
+  version: Type.Integer({ description: 'The version holding the change (the current one if it changed nothing)' }),
+  changed: Type.Boolean(),
+});
+
+const Text = (description: string) => Type.String({ description });
+
+export const TextEdit = Type.Union([
+  Type.Object(
+    { find: Type.String({ minLength: 1 }), replace: Type.String(), all: Type.Optional(Type.Boolean()) },
+    { additionalProperties: false, description: 'Replace the one occurrence of `find` (every one with `all`)' },
+  ),
+  Type.Object({ append: Text('Added at the end of the document') }, { additionalProperties: false }),
+  Type.Object({ prepend: Text('Added at the start of the document') }, { additionalProperties: false }),
+  Type.Object(
+    { heading: Text('e.g. "## Tasks"'), append: Text('Added at the end of that section') },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { heading: Text('e.g. "## Tasks"'), replace: Text("The section's new body") },
+    { additionalProperties: false },
+  ),
+]);
+
+const Base = Type.Optional(
+  Type.Integer({ minimum: 0, description: 'The version the change was made against (or the Base-Version header)' }),
+);
+
+export const PatchBody = Type.Object({ base: Base, edits: Type.Array(TextEdit, { minItems: 1 }) }, { additionalProperties: false });
+
+export const PutBody = Type.Object({ content: Type.String(), base: Base }, { additionalProperties: false });
+
+export const CreateBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ description: 'Chosen by the client; generated when absent' })),
+    title: Type.Optional(Type.String({ maxLength: 200 })),
+    content: Type.Optional(Type.String({ description: 'Initial markdown' })),
+  },
+  { additionalProperties: false },
+);
+
+export const WriteHeaders = Type.Object({
+  'base-version': Type.Optional(Type.String({ pattern: '^\\d{1,9}$', description: 'The version the change was made against' })),
+  'if-match': Type.Optional(Type.String({ description: 'Strict: "<version>"; 412 when the document moved' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: 'A retried request with the same key applies once' }),
+  ),
+});
+
+export const PageQuery = Type.Object({
+  cursor: Type.Optional(Type.String()),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+});

@@ -1,0 +1,221 @@
+import { AppError } from '../errors.ts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+
+/** A document's metadata; `version` is the seq of the last update in its op log. */
+export interface DocumentRecord {
+  id: string;
+  title: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface HistoryEntry {
+  version: number;
+  createdAt: Date;
+  authorKind: string;
+}
+
+export interface NamedVersion {
+  name: string;
+  version: number;
+  createdAt: Date;
+}
+
+export interface ChangeEntry {
+  id: string;
+  version: number;
+  deleted: boolean;
+  updatedAt: Date;
+  /** Position in the change feed: (change clock value, id). */
+  position: { clock: bigint; id: string };
+}
+
+export interface NewDocument {
+  id: string;
+  title: string;
+  /** The first op-log entry (the initial content as one Yjs update), if any. */
+  initialUpdate?: Uint8Array | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+/** Documents' metadata, history and change feed, as the REST API needs them. */
+export interface DocumentRepository {
+  /** Creates the document (and its first update) in one transaction; DOC_EXISTS when the id is taken. */
+  create(document: NewDocument): Promise<{ record: DocumentRecord; replayed: boolean }>;
+  find(id: string): Promise<DocumentRecord | null>;
+  /** Live documents in id order, after `afterId`. */
+  list(options: { afterId?: string | undefined; limit: number }): Promise<DocumentRecord[]>;
+  /** Marks the document deleted (or not); null when there is no such document. */
+  setDeleted(id: string, deleted: boolean): Promise<DocumentRecord | null>;
+  /** The seq of the update a REST write with this Idempotency-Key produced, if it committed. */
+  findIdempotentWrite(id: string, key: string): Promise<number | null>;
+  /** Op-log entries, newest first, below `before`. */
+  history(id: string, options: { before?: number | undefined; limit: number }): Promise<HistoryEntry[]>;
+  namedVersions(id: string): Promise<NamedVersion[]>;
+  /** Names version `version`; VERSION_NAME_TAKEN when the document already has that name. */
+  nameVersion(id: string, name: string, version: number): Promise<NamedVersion>;
+  /** Documents changed after `position` (creations, edits, deletions), in commit order. */
+  changesSince(position: ChangeEntry['position'] | null, limit: number): Promise<ChangeEntry[]>;
+}
+
+const recordFields = { id: true, title: true, headSeq: true, createdAt: true, updatedAt: true, deletedAt: true } as const;
+
+function toRecord(row: {
+  id: string;
+  title: string;
+  headSeq: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}): DocumentRecord {
+  return {
+    id: row.id,
+    title: row.title,
+    version: row.headSeq,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    deletedAt: row.deletedAt,
+  };
+}
+
+/** Ticks the change clock; run it last in a transaction so its row lock is held only through the commit. */
+async function tick(tx: Prisma.TransactionClient): Promise<bigint> {
+  const [row] = await tx.$queryRaw<{ value: bigint }[]>`
+    UPDATE change_clock SET value = value + 1 WHERE id = 1 RETURNING value`;
+  return row!.value;
+}
+
+const isUniqueViolation = (error: unknown) =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+
+export function createDocumentRepository(prisma: PrismaClient): DocumentRepository {
+  async function findByCreateKey(key: string): Promise<DocumentRecord | null> {
+    const row = await prisma.document.findUnique({ where: { createIdempotencyKey: key }, select: recordFields });
+    return row && toRecord(row);
+  }
+
+  return {
+    async create({ id, title, initialUpdate, idempotencyKey }) {
+      if (idempotencyKey !== undefined) {
+        const earlier = await findByCreateKey(idempotencyKey);
+        if (earlier) return { record: earlier, replayed: true };
+      }
+      try {
+        const row = await prisma.$transaction(async (tx) => {
+          await tx.document.create({
+            data: { id, title, headSeq: initialUpdate ? 1 : 0, createIdempotencyKey: idempotencyKey ?? null },
+          });
+          if (initialUpdate) {
+            await tx.documentUpdate.create({
+              data: { documentId: id, seq: 1, update: initialUpdate as Uint8Array<ArrayBuffer>, authorKind: 'agent' },
+            });
+          }
+          const clock = await tick(tx);
+          return tx.document.update({ where: { id }, data: { changeSeq: clock }, select: recordFields });
+        });
+        return { record: toRecord(row), replayed: false };
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        // A concurrent retry with the same key won the race: answer as it did.
+        const earlier = idempotencyKey !== undefined ? await findByCreateKey(idempotencyKey) : null;
+        if (earlier) return { record: earlier, replayed: true };
+        throw new AppError('DOC_EXISTS', `A document with id ${id} already exists`);
+      }
+    },
+
+    async find(id) {
+      const row = await prisma.document.findUnique({ where: { id }, select: recordFields });
+      return row && toRecord(row);
+    },
+
+    async list({ afterId, limit }) {
+      const rows = await prisma.document.findMany({
+        where: { deletedAt: null, ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+        orderBy: { id: 'asc' },
+        take: limit,
+        select: recordFields,
+      });
+      return rows.map(toRecord);
+    },
+
+    async setDeleted(id, deleted) {
+      return prisma.$transaction(async (tx) => {
+        const current = await tx.document.findUnique({ where: { id }, select: { deletedAt: true } });
+        if (!current) return null;
+        if ((current.deletedAt !== null) === deleted) {
+          return toRecord((await tx.document.findUnique({ where: { id }, select: recordFields }))!);
+        }
+        const clock = await tick(tx);
+        const row = await tx.document.update({
+          where: { id },
+          data: { deletedAt: deleted ? new Date() : null, changeSeq: clock, updatedAt: new Date() },
+          select: recordFields,
+        });
+        return toRecord(row);
+      });
+    },
+
+    async findIdempotentWrite(id, key) {
+      const row = await prisma.documentUpdate.findFirst({
+        where: { documentId: id, idempotencyKey: key },
+        select: { seq: true },
+      });
+      return row?.seq ?? null;
+    },
+
+    async history(id, { before, limit }) {
+      const rows = await prisma.documentUpdate.findMany({
+        where: { documentId: id, ...(before !== undefined ? { seq: { lt: before } } : {}) },
+        orderBy: { seq: 'desc' },
+        take: limit,
+        select: { seq: true, createdAt: true, authorKind: true },
+      });
+      return rows.map((row) => ({ version: row.seq, createdAt: row.createdAt, authorKind: row.authorKind }));
+    },
+
+    async namedVersions(id) {
+      const rows = await prisma.documentVersion.findMany({
+        where: { documentId: id },
+        orderBy: [{ seq: 'desc' }, { name: 'asc' }],
+      });
+      return rows.map((row) => ({ name: row.name, version: row.seq, createdAt: row.createdAt }));
+    },
+
+    async nameVersion(id, name, version) {
+      try {
+        const row = await prisma.documentVersion.create({ data: { documentId: id, name, seq: version } });
+        return { name: row.name, version: row.seq, createdAt: row.createdAt };
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw new AppError('VERSION_NAME_TAKEN', `This document already has a version named "${name}"`);
+        }
+        throw error;
+      }
+    },
+
+    async changesSince(position, limit) {
+      const rows = await prisma.document.findMany({
+        where: position
+          ? {
+              OR: [
+                { changeSeq: { gt: position.clock } },
+                { changeSeq: position.clock, id: { gt: position.id } },
+              ],
+            }
+          : {},
+        orderBy: [{ changeSeq: 'asc' }, { id: 'asc' }],
+        take: limit,
+        select: { id: true, headSeq: true, deletedAt: true, updatedAt: true, changeSeq: true },
+      });
+      return rows.map((row) => ({
+        id: row.id,
+        version: row.headSeq,
+        deleted: row.deletedAt !== null,
+        updatedAt: row.updatedAt,
+        position: { clock: row.changeSeq, id: row.id },
+      }));
+    },
+  };
+}
