@@ -43,13 +43,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  // First, so that it sees every route registered after it.
+  await registerOpenApi(app, deps.service);
   registerOpsRoutes(app, {
     service: deps.service,
     readinessChecks: deps.readinessChecks,
     metrics: deps.metrics,
   });
   registerSocketRoutes(app, deps.collab);
-  await registerOpenApi(app, deps.service);
   await app.register(restApi, { prefix: '/v1', ...deps.rest });
   return app;
 }

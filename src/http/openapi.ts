@@ -17,6 +17,7 @@ export async function registerOpenApi(app: FastifyInstance, service: { name: str
         { name: 'versions', description: 'History: list, name, read, restore' },
         { name: 'yjs', description: 'Raw Yjs state and updates' },
         { name: 'sync', description: 'The change feed' },
+        { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },
   });

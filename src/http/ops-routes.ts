@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
+import Type from 'typebox';
 import { sendProblem } from './error-handler.ts';
+import { Problem } from './rest/schemas.ts';
 
 export interface OpsOptions {
   service: { name: string; version: string };
@@ -11,9 +13,25 @@ export interface OpsOptions {
 }
 
 export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): void {
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  );
 
-  app.get('/ready', async (request, reply) => {
+  app.get(
+    '/ready',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: 200 when every dependency answers, else 503',
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }),
+          503: Problem,
+        },
+      },
+    },
+    async (request, reply) => {
     const results = await Promise.all(
       Object.entries(options.readinessChecks).map(async ([name, check]) => {
         try {
@@ -29,18 +47,42 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
     if (results.every(([, state]) => state === 'ok')) return { status: 'ready', checks };
     const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
     return sendProblem(request, reply, new AppError('NOT_READY', `Not answering: ${down.join(', ')}`, { details: checks }));
-  });
-
-  app.get('/v1', async () => ({
-    service: options.service.name,
-    version: options.service.version,
-    capabilities: {
-      websocket: { yWebsocket: '/ws/:id', hocuspocus: '/collab' },
-      contentType: 'Y.Text "content" (markdown)',
     },
-  }));
+  );
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get(
+    '/v1',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'The service, its version and what it offers',
+        response: {
+          200: Type.Object({
+            service: Type.String(),
+            version: Type.String(),
+            capabilities: Type.Object({
+              websocket: Type.Object({ yWebsocket: Type.String(), hocuspocus: Type.String() }),
+              rest: Type.Object({ documents: Type.String(), changes: Type.String(), openapi: Type.String() }),
+              patchFormats: Type.Array(Type.String()),
+              contentType: Type.String(),
+            }),
+          }),
+        },
+      },
+    },
+    async () => ({
+      service: options.service.name,
+      version: options.service.version,
+      capabilities: {
+        websocket: { yWebsocket: '/ws/:id', hocuspocus: '/collab' },
+        rest: { documents: '/v1/documents', changes: '/v1/sync', openapi: '/docs/json' },
+        patchFormats: ['text/x-diff', 'application/json'],
+        contentType: 'Y.Text "content" (markdown)',
+      },
+    }),
+  );
+
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text)' } }, async (_request, reply) => {
     reply.type(options.metrics.contentType);
     return options.metrics.metrics();
   });
