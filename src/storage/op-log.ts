@@ -113,47 +113,51 @@ async function commit(
   }
   // Sorted so that nodes committing overlapping batches lock rows in the same order.
   const ids = [...byDocument.keys()].sort();
+  const entries = ids.flatMap((id) => byDocument.get(id)!);
+  // Position of each entry among its document's entries in this batch: seq = head + ord.
+  const ords = ids.flatMap((id) => byDocument.get(id)!.map((_, index) => index + 1));
+
+  // One statement, so one round trip and no interactive transaction: lock the documents'
+  // rows, insert the updates at head + ord, move the heads, and tick the change clock. Under
+  // READ COMMITTED, FOR UPDATE re-reads a row another node changed meanwhile, so seqs stay
+  // gapless across nodes. Rows of documents that do not exist are simply not inserted.
+  const heads = await prisma.$queryRaw<{ id: string; head_seq: number }[]>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${entries.map((entry) => entry.documentId)}::text[],
+        ${ords}::int[],
+        ${entries.map((entry) => Buffer.from(entry.update.buffer, entry.update.byteOffset, entry.update.byteLength).toString('base64'))}::text[],
+        ${entries.map((entry) => entry.author.authorKind)}::text[],
+        ${entries.map((entry) => entry.author.idempotencyKey ?? null)}::text[]
+      ) AS t(document_id, ord, update_base64, author_kind, idempotency_key)
+    ),
+    heads AS (
+      SELECT id, head_seq FROM documents WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE
+    ),
+    inserted AS (
+      INSERT INTO document_updates (document_id, seq, "update", author_kind, idempotency_key)
+      SELECT i.document_id, h.head_seq + i.ord, decode(i.update_base64, 'base64'), i.author_kind, i.idempotency_key
+      FROM input i JOIN heads h ON h.id = i.document_id
+    ),
+    counts AS (SELECT document_id, count(*)::int AS n FROM input GROUP BY document_id),
+    tick AS (
+      UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM heads) RETURNING value
+    ),
+    moved AS (
+      UPDATE documents AS d SET head_seq = h.head_seq + c.n, updated_at = now(), change_seq = tick.value
+      FROM heads h JOIN counts c ON c.document_id = h.id, tick
+      WHERE d.id = h.id
+    )
+    SELECT id, head_seq FROM heads`;
+
+  const headById = new Map(heads.map((row) => [row.id, row.head_seq]));
   const assigned: { entry: PendingAppend; seq: number }[] = [];
   const missing: PendingAppend[] = [];
-
-  await prisma.$transaction(
-    async (tx) => {
-      assigned.length = 0;
-      missing.length = 0;
-      const heads = await tx.$queryRaw<{ id: string; head_seq: number }[]>`
-        SELECT id, head_seq FROM documents WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
-      const headById = new Map(heads.map((row) => [row.id, row.head_seq]));
-      const newHeads: number[] = [];
-      const found: string[] = [];
-      for (const id of ids) {
-        const entries = byDocument.get(id) ?? [];
-        let seq = headById.get(id);
-        if (seq === undefined) {
-          missing.push(...entries);
-          continue;
-        }
-        for (const entry of entries) assigned.push({ entry, seq: ++seq });
-        found.push(id);
-        newHeads.push(seq);
-      }
-      if (assigned.length === 0) return;
-      await tx.documentUpdate.createMany({
-        data: assigned.map(({ entry, seq }) => ({
-          documentId: entry.documentId,
-          seq,
-          update: entry.update as Uint8Array<ArrayBuffer>,
-          authorKind: entry.author.authorKind,
-          idempotencyKey: entry.author.idempotencyKey ?? null,
-        })),
-      });
-      // Last statement, so the change clock's row lock is held only through the commit.
-      await tx.$executeRaw`
-        WITH tick AS (UPDATE change_clock SET value = value + 1 WHERE id = 1 RETURNING value)
-        UPDATE documents AS d SET head_seq = v.head, updated_at = now(), change_seq = tick.value
-        FROM unnest(${found}::text[], ${newHeads}::int[]) AS v(id, head), tick WHERE d.id = v.id`;
-    },
-    { timeout: 60_000, maxWait: 10_000 },
-  );
+  entries.forEach((entry, index) => {
+    const head = headById.get(entry.documentId);
+    if (head === undefined) missing.push(entry);
+    else assigned.push({ entry, seq: head + ords[index]! });
+  });
 
   const committedAt = performance.now();
   for (const { entry, seq } of assigned) {
