@@ -34,9 +34,12 @@ function wire(
 ): void {
   mapOversizeCloseCode(socket);
   const handlers = accept(socket, toFetchRequest(request));
+  // Nothing below holds on to the Fastify request: a socket may live for hours, and the
+  // request (with its logger and raw message) would stay in memory all that time.
+  const log = request.log;
   socket.on('message', (data, isBinary) => handlers.message(toBytes(data), isBinary));
   socket.on('close', (code, reason) => handlers.close(code, reason.toString()));
-  socket.on('error', (error) => request.log.debug({ err: error }, 'websocket error'));
+  socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
 }
 
 /**

@@ -1,0 +1,65 @@
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import type { ServerTarget } from '../servers.ts';
+
+/** One stock client (y-websocket's or Hocuspocus's provider) on one room of a server. */
+export interface LoadClient {
+  doc: Y.Doc;
+  text: Y.Text;
+  /** Resolves once the server (or, on the relay, the socket) is ready to carry edits. */
+  ready: Promise<void>;
+  destroy(): void;
+}
+
+export function connect(target: ServerTarget, room: string, options: { waitForSync?: boolean } = {}): LoadClient {
+  const doc = new Y.Doc();
+  const text = doc.getText('content');
+  // The relay keeps no document: nobody answers a lone client's sync step, so "open" is ready.
+  const waitForSync = (options.waitForSync ?? true) && target.name !== 'relay';
+  if (target.dialect === 'hocuspocus') {
+    const provider = new HocuspocusProvider({ url: target.wsUrl, name: room, document: doc, token: 'bench' });
+    const ready = new Promise<void>((resolve) => {
+      if (waitForSync) provider.on('synced', () => resolve());
+      else provider.on('connect', () => resolve());
+    });
+    return { doc, text, ready, destroy: () => provider.destroy() };
+  }
+  const provider = new WebsocketProvider(target.wsUrl, room, doc, {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    disableBc: true,
+  });
+  const ready = new Promise<void>((resolve) => {
+    if (waitForSync) provider.once('sync', () => resolve());
+    else provider.on('status', ({ status }: { status: string }) => status === 'connected' && resolve());
+  });
+  return { doc, text, ready, destroy: () => provider.destroy() };
+}
+
+/** Opens clients a batch at a time, so that thousands of handshakes do not all race at once. */
+export async function connectMany(target: ServerTarget, rooms: readonly string[], timeoutMs: number): Promise<LoadClient[]> {
+  const clients: LoadClient[] = [];
+  for (let i = 0; i < rooms.length; i += 100) {
+    const batch = rooms.slice(i, i + 100).map((room) => connect(target, room));
+    clients.push(...batch);
+    await withTimeout(Promise.all(batch.map((client) => client.ready)), timeoutMs, `${target.name}: connecting clients ${i}..${i + batch.length}`);
+  }
+  return clients;
+}
+
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,30 @@
+/** How big each scenario is: the full run (npm run bench) and a short one (-- --quick). */
+export interface BenchPlan {
+  s1: { clients: number; writers: number; writesPerSecond: number; durationMs: number };
+  s2: { documents: number; durationMs: number };
+  s3: { edits: number };
+  s4: { connections: number; rooms: number };
+  s7: { requests: number; manyDocuments: number };
+  trace: { limit?: number | undefined };
+  profile: boolean;
+}
+
+export const FULL: BenchPlan = {
+  s1: { clients: 50, writers: 5, writesPerSecond: 20, durationMs: 20_000 },
+  s2: { documents: 500, durationMs: 20_000 },
+  s3: { edits: 100_000 },
+  s4: { connections: 5_000, rooms: 50 },
+  s7: { requests: 1_000, manyDocuments: 50 },
+  trace: {},
+  profile: true,
+};
+
+export const QUICK: BenchPlan = {
+  s1: { clients: 50, writers: 5, writesPerSecond: 20, durationMs: 3_000 },
+  s2: { documents: 60, durationMs: 3_000 },
+  s3: { edits: 10_000 },
+  s4: { connections: 500, rooms: 10 },
+  s7: { requests: 60, manyDocuments: 10 },
+  trace: { limit: 10_000 },
+  profile: false,
+};

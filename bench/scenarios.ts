@@ -1,0 +1,196 @@
+import type { ColdSyncResult } from './load/cold-sync.ts';
+import type { FanoutResult } from './load/fanout.ts';
+import type { RestWritesResult } from './load/rest-writes.ts';
+import { runTask } from './load/run-task.ts';
+import type { ClientLoad } from './load/worker.ts';
+import type { BenchPlan } from './plan.ts';
+import { postgresPids, rssBytes, totalCpuMicros } from './proc.ts';
+import type { RunningServer, ServerName } from './servers.ts';
+import { type Histogram, histogramDelta, histogramQuantile, parseHistogram, percentile } from './stats.ts';
+
+/** One figure of the report, per server; ratios and targets are computed from these. */
+export interface Figure {
+  scenario: string;
+  metric: string;
+  unit: string;
+  values: Partial<Record<ServerName, number>>;
+}
+
+export interface ScenarioOutput {
+  figures: Figure[];
+  clientLoad: { scenario: string; server: ServerName; load: ClientLoad }[];
+  notes: string[];
+}
+
+export interface ScenarioContext {
+  plan: BenchPlan;
+  runId: string;
+  tracePath: string | undefined;
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The server's CPU, plus Postgres's for Tandem: durability is part of its cost. */
+function serverCpu(server: RunningServer): number {
+  return totalCpuMicros(server.name === 'tandem' ? [server.pid, ...postgresPids()] : [server.pid]);
+}
+
+async function commitLag(server: RunningServer): Promise<Histogram | undefined> {
+  if (!server.httpUrl) return undefined;
+  return parseHistogram(await (await fetch(`${server.httpUrl}/metrics`)).text(), 'tandem_oplog_commit_lag_seconds');
+}
+
+async function waitForUnload(server: RunningServer): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
+    if (/^tandem_documents_loaded 0$/m.test(metrics)) return;
+    await settle(50);
+  }
+  throw new Error('Tandem did not unload the document within 60 s');
+}
+
+type Scenario = (server: RunningServer, context: ScenarioContext, out: ScenarioOutput) => Promise<void>;
+
+const fanout =
+  (label: 'S1' | 'S2'): Scenario =>
+  async (server, { plan, runId }, out) => {
+    const s1 = label === 'S1';
+    const task = {
+      kind: 'fanout' as const,
+      rooms: s1 ? 1 : plan.s2.documents,
+      clientsPerRoom: s1 ? plan.s1.clients : 2,
+      writersPerRoom: s1 ? plan.s1.writers : 1,
+      writesPerSecond: s1 ? plan.s1.writesPerSecond : 1,
+      durationMs: s1 ? plan.s1.durationMs : plan.s2.durationMs,
+      roomPrefix: `${runId}-${label.toLowerCase()}-${server.name}`,
+    };
+    await settle(500);
+    const rssBefore = rssBytes(server.pid);
+    let rssConnected = 0;
+    let cpuStart = 0;
+    let lagStart: Histogram | undefined;
+    const { result, client } = await runTask<FanoutResult>(server, task, async (name) => {
+      if (name === 'connected') {
+        await settle(1_000);
+        rssConnected = rssBytes(server.pid);
+      } else if (name === 'typing') {
+        cpuStart = serverCpu(server);
+        lagStart = await commitLag(server);
+      }
+    });
+    const cpu = serverCpu(server) - cpuStart;
+    const lagEnd = await commitLag(server);
+    const put = (metric: string, unit: string, value: number) =>
+      out.figures.push({ scenario: label, metric, unit, values: { [server.name]: value } });
+    put('latency p50', 'ms', percentile(result.latenciesMs, 50));
+    if (s1) put('latency p95', 'ms', percentile(result.latenciesMs, 95));
+    put('latency p99', 'ms', percentile(result.latenciesMs, 99));
+    if (s1) {
+      put('delivered updates/s', '/s', result.deliveries / (result.windowMs / 1000));
+      put('delivery ratio', '', result.deliveries / result.expectedDeliveries);
+      put('server CPU per delivered update', 'µs', cpu / Math.max(1, result.deliveries));
+    } else {
+      put('server CPU per write', 'µs', cpu / Math.max(1, result.writes));
+      put('RSS per connection', 'KB', (rssConnected - rssBefore) / 1024 / (task.rooms * task.clientsPerRoom));
+    }
+    if (lagStart && lagEnd) {
+      const lag = histogramDelta(lagStart, lagEnd);
+      out.figures.push({ scenario: 'S6', metric: `commit lag p50 (${label} load)`, unit: 'ms', values: { tandem: histogramQuantile(lag, 0.5) * 1000 } });
+      out.figures.push({ scenario: 'S6', metric: `commit lag p99 (${label} load)`, unit: 'ms', values: { tandem: histogramQuantile(lag, 0.99) * 1000 } });
+    }
+    out.clientLoad.push({ scenario: label, server: server.name, load: client });
+  };
+
+const coldSync: Scenario = async (server, { plan, runId }, out) => {
+  if (server.name === 'relay') return;
+  const { result, client } = await runTask<ColdSyncResult>(
+    server,
+    { kind: 'cold-sync', edits: plan.s3.edits, room: `${runId}-s3-${server.name}`, afterUnload: server.name === 'tandem' },
+    async (name) => {
+      if (name === 'unload') await waitForUnload(server);
+    },
+  );
+  const put = (metric: string, unit: string, value: number) =>
+    out.figures.push({ scenario: 'S3', metric, unit, values: { [server.name]: value } });
+  put('fresh client sync, document held open', 'ms', result.warmMs);
+  if (result.coldMs !== undefined) put('fresh client sync, loaded from storage', 'ms', result.coldMs);
+  put('local encode + apply (the floor)', 'ms', result.localMs);
+  out.notes.push(
+    `S3 document on ${server.name}: ${plan.s3.edits.toLocaleString('en')} edits, ${(result.textLength / 1e6).toFixed(2)} M characters, ` +
+      `${(result.documentBytes / 1e6).toFixed(2)} MB as one Yjs update.`,
+  );
+  out.clientLoad.push({ scenario: 'S3', server: server.name, load: client });
+};
+
+const idle: Scenario = async (server, { plan, runId }, out) => {
+  await settle(500);
+  const before = rssBytes(server.pid);
+  let connected = 0;
+  const { client } = await runTask(
+    server,
+    { kind: 'idle', connections: plan.s4.connections, rooms: plan.s4.rooms, roomPrefix: `${runId}-s4-${server.name}` },
+    async () => {
+      await settle(2_000);
+      connected = rssBytes(server.pid);
+    },
+  );
+  out.figures.push({
+    scenario: 'S4',
+    metric: `RSS per idle connection (${plan.s4.connections} on ${plan.s4.rooms} documents)`,
+    unit: 'KB',
+    values: { [server.name]: (connected - before) / 1024 / plan.s4.connections },
+  });
+  out.clientLoad.push({ scenario: 'S4', server: server.name, load: client });
+};
+
+const restWrites: Scenario = async (server, { plan, runId }, out) => {
+  if (server.name !== 'tandem') return;
+  for (const [label, concurrency, documents] of [
+    ['sequential, one document', 1, 1],
+    [`sequential, ${plan.s7.manyDocuments} documents`, 1, plan.s7.manyDocuments],
+    ['16-way, one document', 16, 1],
+    [`16-way, ${plan.s7.manyDocuments} documents`, 16, plan.s7.manyDocuments],
+  ] as const) {
+    const { result, client } = await runTask<RestWritesResult>(server, {
+      kind: 'rest-writes',
+      httpUrl: server.httpUrl!,
+      requests: plan.s7.requests,
+      concurrency,
+      documents,
+      prefix: `${runId}-s7-${concurrency}-${documents}`,
+    });
+    if (result.failures > 0) out.notes.push(`S7 ${label}: ${result.failures} requests failed.`);
+    const put = (metric: string, unit: string, value: number) =>
+      out.figures.push({ scenario: 'S7', metric: `${label}: ${metric}`, unit, values: { tandem: value } });
+    put('patches/s', '/s', result.latenciesMs.length / (result.elapsedMs / 1000));
+    put('p50 until durable answer', 'ms', percentile(result.latenciesMs, 50));
+    put('p99 until durable answer', 'ms', percentile(result.latenciesMs, 99));
+    out.clientLoad.push({ scenario: 'S7', server: server.name, load: client });
+  }
+};
+
+const traceReplay: Scenario = async (server, { plan, runId, tracePath }, out) => {
+  if (!tracePath) return;
+  const { result, client } = await runTask<{ txns: number; totalMs: number }>(server, {
+    kind: 'trace',
+    path: tracePath,
+    limit: plan.trace.limit,
+    room: `${runId}-trace-${server.name}`,
+  });
+  const put = (metric: string, unit: string, value: number) =>
+    out.figures.push({ scenario: 'Trace', metric, unit, values: { [server.name]: value } });
+  put(`automerge-paper (${result.txns.toLocaleString('en')} txns): total time`, 's', result.totalMs / 1000);
+  put('server RSS at the end', 'MB', rssBytes(server.pid) / 1024 / 1024);
+  out.clientLoad.push({ scenario: 'Trace', server: server.name, load: client });
+};
+
+/** In run order; each gets a freshly started server, so memory figures start from the same place. */
+export const SCENARIOS: { name: string; run: Scenario }[] = [
+  { name: 'S1 fan-out', run: fanout('S1') },
+  { name: 'S2 many documents', run: fanout('S2') },
+  { name: 'S3 cold sync', run: coldSync },
+  { name: 'S4 idle connections', run: idle },
+  { name: 'S7 REST writes', run: restWrites },
+  { name: 'trace replay', run: traceReplay },
+];
