@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
 
 /** CPU time and memory of processes, read from /proc (Linux), as the bench measures servers. */
 
@@ -27,18 +28,23 @@ export function rssBytes(pid: number): number {
   return kb ? Number(kb) * 1024 : 0;
 }
 
-/** Every PostgreSQL process (postmaster, backends, background workers): Tandem's durability costs CPU there too. */
-export function postgresPids(): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/**
+ * The PostgreSQL processes working for one database: its backends and the shared background
+ * writers (WAL writer, checkpointer, background writer), but not other databases' backends.
+ */
+export async function postgresPids(databaseUrl: string): Promise<number[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
+       WHERE (datname = current_database() AND pid <> pg_backend_pid())
+          OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+    );
+    return rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
 }
 
 export function machine(): { cpu: string; cores: number; memoryGiB: number; kernel: string } {

@@ -80,7 +80,7 @@ export function checkTargets(rows: readonly Figure[]): TargetResult[] {
 }
 
 export function clientLoadTable(loads: readonly { scenario: string; server: ServerName; load: ClientLoad }[]): string {
-  const lines = ['| scenario | server | load client event-loop utilisation | loop delay p99 | process CPU |', '|---|---|---:|---:|---:|'];
+  const lines = ['| scenario | server | load client event-loop utilisation | loop delay p99 | thread CPU |', '|---|---|---:|---:|---:|'];
   for (const { scenario, server, load } of loads) {
     lines.push(
       `| ${scenario} | ${server} | ${(load.eventLoopUtilization * 100).toFixed(0)}% | ${load.loopDelayP99Ms.toFixed(1)} ms | ${(load.cpuMs / 1000).toFixed(1)} s |`,

@@ -30,9 +30,12 @@ export interface ScenarioContext {
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The server's CPU, plus Postgres's for Tandem: durability is part of its cost. */
-function serverCpu(server: RunningServer): { total: number; postgres: number } {
-  const postgres = server.name === 'tandem' ? totalCpuMicros(postgresPids()) : 0;
+/**
+ * The server's CPU, plus, for Tandem, that of the Postgres processes working for it (its
+ * database's backends and the shared writers): durability is part of its cost.
+ */
+async function serverCpu(server: RunningServer): Promise<{ total: number; postgres: number }> {
+  const postgres = server.name === 'tandem' ? totalCpuMicros(await postgresPids(server.databaseUrl!)) : 0;
   return { total: totalCpuMicros([server.pid]) + postgres, postgres };
 }
 
@@ -76,11 +79,11 @@ const fanout =
         await settle(1_000);
         rssConnected = rssBytes(server.pid);
       } else if (name === 'typing') {
-        cpuStart = serverCpu(server);
+        cpuStart = await serverCpu(server);
         lagStart = await commitLag(server);
       }
     });
-    const cpuEnd = serverCpu(server);
+    const cpuEnd = await serverCpu(server);
     const cpu = cpuEnd.total - cpuStart.total;
     const postgresCpu = cpuEnd.postgres - cpuStart.postgres;
     const lagEnd = await commitLag(server);
@@ -129,9 +132,6 @@ const coldSync: Scenario = async (server, { plan, runId }, out) => {
 };
 
 const idle: Scenario = async (server, { plan, runId }, out) => {
-  // Every client joining a relay room has its sync and awareness forwarded to all the others
-  // (n² messages): with thousands of clients that measures the storm, not idle memory.
-  if (server.name === 'relay') return;
   await settle(500);
   const before = rssBytes(server.pid);
   let connected = 0;

@@ -15,6 +15,8 @@ export interface ServerTarget {
   wsUrl: string;
   /** Tandem's HTTP base (REST and /metrics). */
   httpUrl?: string | undefined;
+  /** Tandem's database. */
+  databaseUrl?: string | undefined;
 }
 
 export interface RunningServer extends ServerTarget {
@@ -60,7 +62,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   if (name === 'tandem') await waitForHealth(`http://127.0.0.1:${port}`, child, stderr);
   const target: ServerTarget =
     name === 'tandem'
-      ? { name, dialect: 'y-websocket', wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}` }
+      ? { name, dialect: 'y-websocket', wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, databaseUrl: options.databaseUrl }
       : { name, dialect: name === 'hocuspocus' ? 'hocuspocus' : 'y-websocket', wsUrl: `ws://127.0.0.1:${port}` };
   return {
     ...target,

@@ -16,8 +16,7 @@ export interface LoadClient {
 export function connect(target: ServerTarget, room: string, options: { waitForSync?: boolean } = {}): LoadClient {
   const doc = new Y.Doc();
   const text = doc.getText('content');
-  // The relay keeps no document: nobody answers a lone client's sync step, so "open" is ready.
-  const waitForSync = (options.waitForSync ?? true) && target.name !== 'relay';
+  const waitForSync = options.waitForSync ?? true;
   if (target.dialect === 'hocuspocus') {
     const provider = new HocuspocusProvider({ url: target.wsUrl, name: room, document: doc, token: 'bench' });
     const ready = new Promise<void>((resolve) => {

@@ -1,8 +1,17 @@
-// The floor: forwards every frame to the other sockets of the same room (the URL path) and
-// keeps no document. y-websocket clients still converge through it (they answer each other's
-// sync steps), so it does the least work any server could.
+// The floor: a server that keeps no document and forwards each update and awareness frame to
+// the other sockets of the same room (the URL path). It answers a client's sync step 1 with
+// an empty step 2 itself and forwards no sync steps: otherwise every join would make all of
+// a room's clients send their whole documents to each other (n² traffic), which measures the
+// flood, not the floor. Rooms start empty in every scenario, so nothing is lost by that.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
+
+const SYNC = 0;
+const AWARENESS = 1;
+const STEP1 = 0;
+const UPDATE = 2;
+// [sync, step 2, an empty Yjs update (no structs, no deletes)]
+const EMPTY_STEP2 = new Uint8Array([SYNC, 1, 2, 0, 0]);
 
 const rooms = new Map();
 const wss = new WebSocketServer({ noServer: true });
@@ -11,8 +20,11 @@ wss.on('connection', (ws, request) => {
   const members = rooms.get(room) ?? new Set();
   rooms.set(room, members);
   members.add(ws);
-  ws.on('message', (data, isBinary) => {
-    for (const other of members) if (other !== ws && other.readyState === 1) other.send(data, { binary: isBinary });
+  ws.on('message', (data) => {
+    const type = data[0];
+    if (type === SYNC && data[1] === STEP1) return ws.send(EMPTY_STEP2);
+    if (!((type === SYNC && data[1] === UPDATE) || type === AWARENESS)) return;
+    for (const other of members) if (other !== ws && other.readyState === 1) other.send(data, { binary: true });
   });
   ws.on('close', () => {
     members.delete(ws);
