@@ -1,9 +1,18 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { CollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
+import { type AbuseLimitsConfig, registerAbuseLimits } from './http/abuse-limits.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handler.ts';
+import type { AccessService } from './access/access-service.ts';
+import type { Authorizer } from './access/authorizer.ts';
+import { createCredentials } from './access/credentials.ts';
+import type { AccessStore, AuditLog } from './access/ports.ts';
+import { socketAccessFor } from './access/socket-access.ts';
+import { registerJwt } from './http/auth/jwt.ts';
+import { withoutSecrets } from './http/log-redaction.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { useRequestValidation } from './http/validation.ts';
 import { type RestDeps, restApi } from './http/rest/rest-api.ts';
@@ -11,8 +20,11 @@ import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxMessageBytes'>;
-  rest: RestDeps;
+  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth'> & AbuseLimitsConfig;
+  /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
+  redis?: Redis | undefined;
+  rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access'>;
+  access: { store: AccessStore; authorizer: Authorizer; service: AccessService; audit: AuditLog };
   logger: FastifyBaseLogger;
   collab: CollabServer;
   service: { name: string; version: string };
@@ -25,7 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Document ids are up to 128 characters, more once percent-encoded; longer ones must reach
   // our own check (400 / 4400) instead of Fastify's 414.
   const app = Fastify({
-    loggerInstance: deps.logger,
+    loggerInstance: withoutSecrets(deps.logger),
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: answerFrameworkError,
     // One limit for what a client may send, over a socket or in a request body.
@@ -43,14 +55,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  // First, so that it sees every route registered after it.
+  // Before every route: the rate limiter and the socket limits attach to routes as they are added.
+  await registerAbuseLimits(app, { config: deps.config, redis: deps.redis });
+  // First of the routes, so that it sees every route registered after it.
   await registerOpenApi(app, deps.service);
   registerOpsRoutes(app, {
     service: deps.service,
     readinessChecks: deps.readinessChecks,
     metrics: deps.metrics,
   });
-  registerSocketRoutes(app, deps.collab);
-  await app.register(restApi, { prefix: '/v1', ...deps.rest });
+  await registerJwt(app, deps.config.jwt);
+  const credentials = createCredentials({
+    store: deps.access.store,
+    open: deps.config.auth === 'off',
+    verifyJwt: (token) => app.jwt.verify(token),
+  });
+  const { authorizer, audit } = deps.access;
+  registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
+  await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service });
   return app;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 
@@ -22,6 +23,24 @@ const EnvSchema = Type.Object({
   SNAPSHOT_EVERY: Type.Integer({ minimum: 1, default: 100 }),
   /** Sockets that send nothing for this long are closed with 4408. */
   SOCKET_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+  /** HS256 secret for user access tokens (issued and verified here). */
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  /** PEM public key (RS256 or ES256) for verifying user tokens, instead of JWT_SECRET. */
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN PUBLIC KEY-----' })),
+  /** PEM private key matching JWT_PUBLIC_KEY; without it this node verifies tokens but cannot log users in. */
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN (EC |RSA )?PRIVATE KEY-----' })),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'tandem' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'tandem' }),
+  /** How often live sockets' permissions are re-checked after access was taken away somewhere. */
+  ACCESS_RECHECK_MS: Type.Integer({ minimum: 100, default: 1000 }),
+  /** Comma-separated origins allowed for CORS and WebSocket upgrades; unset: no browser origin is checked or granted CORS. */
+  ALLOWED_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  /** REST requests per minute, per credential (or per IP without one). */
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
+  /** New WebSocket connections per minute from one IP. */
+  SOCKET_CONNECTIONS_PER_MINUTE: Type.Integer({ minimum: 1, default: 300 }),
+  /** Messages per second one socket may send (sustained; short bursts of twice that pass). */
+  SOCKET_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, default: 300 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -37,7 +56,20 @@ export interface Config {
   maxMessageBytes: number;
   snapshotEvery: number;
   socketIdleTimeoutMs: number;
+  jwt: JwtConfig;
+  accessRecheckMs: number;
+  /** null: no allow-list. */
+  allowedOrigins: string[] | null;
+  rateLimitPerMinute: number;
+  socketConnectionsPerMinute: number;
+  socketMessagesPerSecond: number;
 }
+
+/** How user access tokens are signed and verified. */
+export type JwtConfig = { issuer: string; audience: string } & (
+  | { kind: 'secret'; secret: string; generated: boolean }
+  | { kind: 'key-pair'; publicKey: string; privateKey: string | undefined }
+);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -82,6 +114,15 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (parsed.AUTH === 'off' && parsed.NODE_ENV === 'production') {
     problems.push('AUTH: "off" is refused when NODE_ENV=production');
   }
+  if (parsed.JWT_SECRET && parsed.JWT_PUBLIC_KEY) {
+    problems.push('JWT_SECRET and JWT_PUBLIC_KEY: set one, not both');
+  }
+  if (parsed.JWT_PRIVATE_KEY && !parsed.JWT_PUBLIC_KEY) {
+    problems.push('JWT_PRIVATE_KEY: needs JWT_PUBLIC_KEY');
+  }
+  if (parsed.NODE_ENV === 'production' && parsed.AUTH === 'on' && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
+    problems.push('JWT_SECRET: required when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -97,5 +138,25 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     maxMessageBytes: parsed.MAX_MESSAGE_BYTES,
     snapshotEvery: parsed.SNAPSHOT_EVERY,
     socketIdleTimeoutMs: parsed.SOCKET_IDLE_TIMEOUT_MS,
+    jwt: jwtConfigOf(parsed),
+    accessRecheckMs: parsed.ACCESS_RECHECK_MS,
+    allowedOrigins: parsed.ALLOWED_ORIGINS
+      ? parsed.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
+      : null,
+    rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
+    socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
   } satisfies Config);
+}
+
+/**
+ * Without a configured secret (a bare `npm start`), a random one is made for this process:
+ * users then log in again after a restart, and several nodes would not accept each other's
+ * tokens. main.ts says so at start; production refuses it (above).
+ */
+function jwtConfigOf(env: Env): JwtConfig {
+  const names = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
+  if (env.JWT_PUBLIC_KEY) return { ...names, kind: 'key-pair', publicKey: env.JWT_PUBLIC_KEY, privateKey: env.JWT_PRIVATE_KEY };
+  if (env.JWT_SECRET) return { ...names, kind: 'secret', secret: env.JWT_SECRET, generated: false };
+  return { ...names, kind: 'secret', secret: randomBytes(32).toString('base64url'), generated: true };
 }

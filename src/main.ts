@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { type CollabServer, createCollabServer } from './collab/collab-server.ts';
@@ -12,6 +13,12 @@ import { createDocumentWriter } from './docs/document-writes.ts';
 import { createDocumentRepository } from './storage/document-repository.ts';
 import { createDocumentStore } from './storage/document-store.ts';
 import { migrate } from './storage/migrate.ts';
+import { createAccessService } from './access/access-service.ts';
+import { watchAccessChanges } from './access/access-watch.ts';
+import { createAuthorizer } from './access/authorizer.ts';
+import { newDocumentKeys } from './access/document-keys.ts';
+import { createAccessRepository } from './storage/access-repository.ts';
+import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -33,7 +40,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
   collab = createCollabServer({
     storage: {
-      ensure: (id) => store.ensure(id),
+      ensure: (id, createIn) => store.ensure(id, createIn && { workspaceId: createIn.workspaceId, ...newDocumentKeys().hashes }),
       load: (id) => store.load(id),
       afterUnload: async (id) => {
         await store.snapshotIfDue(id, config.snapshotEvery);
@@ -55,9 +62,23 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const documents = createDocumentService({ repository, stored: store, live, writer });
   const history = createDocumentHistory({ repository, documents });
 
+  // Shared rate-limit counters. No offline queue and one retry: while Redis is away a count
+  // fails at once and the limiters let requests through, instead of each request waiting.
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'tandem-rate-limits' })
+    : undefined;
+  redis?.on('error', (error) => logger.warn({ err: error }, 'Redis (rate limits) does not answer'));
+
+  const accessStore = createAccessRepository(db.prisma);
+  const audit = createAuditLog(db.prisma, logger);
+  const authorizer = createAuthorizer(accessStore);
+  const accessService = createAccessService({ store: accessStore, authorizer, audit });
+
   const app = await buildApp({
     rest: { documents, history },
+    access: { store: accessStore, authorizer, service: accessService, audit },
     config,
+    redis,
     logger,
     collab,
     service: { name: 'tandem', version: pkg.version },
@@ -66,7 +87,15 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       database: async () => {
         await db.prisma.$queryRaw`SELECT 1`;
       },
+      ...(redis ? { redis: async () => void (await redis.ping()) } : {}),
     },
+  });
+
+  const accessWatch = watchAccessChanges({
+    store: accessStore,
+    intervalMs: config.accessRecheckMs,
+    logger,
+    onChange: () => collab.recheckAccess(),
   });
 
   const address = await app.listen({ port: config.port, host: config.host });
@@ -78,15 +107,23 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       bus: 'in-process',
       auth: config.auth,
     },
-    `Tandem listening on ${url} · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · bus: in-process`,
+    `Tandem listening on ${url} · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · bus: in-process · ${
+      config.auth === 'off' ? 'AUTH=off: anyone may read and change every document (local experiments only)' : 'auth: on'
+    }`,
   );
+  if (config.auth === 'on' && config.jwt.kind === 'secret' && config.jwt.generated) {
+    logger.warn('JWT_SECRET is not set: user tokens are signed with a random secret that lasts until this process exits; set JWT_SECRET (32+ characters) to keep sessions across restarts and nodes');
+  }
 
   return {
     url,
     async close() {
       // Order matters: stop accepting and close sockets (1001), let rooms unload, make every
       // accepted update durable, and only then let go of the database.
+      await accessWatch.close();
       await app.close();
+      // quit() refuses while disconnected (no offline queue): then just drop the connection.
+      await redis?.quit().catch(() => redis.disconnect());
       await collab.close();
       await opLog.close();
       await db.close();

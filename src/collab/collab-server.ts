@@ -4,8 +4,9 @@ import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
 import { withContractCloseCodes } from './close-codes.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
+import { accessExtension, recheckConnections, SOCKET_ACCESS } from './access-extension.ts';
 import { persistenceExtension, SERVER_WRITE, type ServerWrite } from './persistence.ts';
-import type { ClientSocket, RoomOpLog, RoomStorage, SocketHandlers, WriteAuthor } from './ports.ts';
+import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, WriteAuthor } from './ports.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
 export interface CollabOptions {
@@ -18,9 +19,11 @@ export interface CollabOptions {
 
 export interface CollabServer {
   /** A socket speaking the Hocuspocus protocol (several documents, Auth message first). */
-  acceptHocuspocus(socket: ClientSocket, request: Request): SocketHandlers;
+  acceptHocuspocus(socket: ClientSocket, request: Request, access: SocketAccess): SocketHandlers;
   /** A socket speaking plain y-websocket for one document. */
-  acceptYWebsocket(socket: ClientSocket, request: Request, documentId: string, token: string): SocketHandlers;
+  acceptYWebsocket(socket: ClientSocket, request: Request, access: SocketAccess, documentId: string, token: string): SocketHandlers;
+  /** Re-checks every live connection's access (after access was taken away somewhere). */
+  recheckAccess(): Promise<void>;
   /**
    * Runs `change` on the live document (loading it if no one has it open) in one transaction:
    * connected clients see the result at once. Resolves once it is durable, with the seq of the
@@ -50,6 +53,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     quiet: true,
     timeout: options.idleTimeoutMs,
     extensions: [
+      accessExtension(options.logger),
       persistenceExtension({
         storage: options.storage,
         opLog: options.opLog,
@@ -65,8 +69,8 @@ export function createCollabServer(options: CollabOptions): CollabServer {
   }
 
   return {
-    acceptHocuspocus(socket, request) {
-      const connection = hocuspocus.handleConnection(withContractCloseCodes(socket), request);
+    acceptHocuspocus(socket, request, access) {
+      const connection = hocuspocus.handleConnection(withContractCloseCodes(socket), request, { [SOCKET_ACCESS]: access });
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkHocuspocusFrame(data) : 'MALFORMED_MESSAGE';
@@ -79,9 +83,9 @@ export function createCollabServer(options: CollabOptions): CollabServer {
       };
     },
 
-    acceptYWebsocket(socket, request, documentId, token) {
+    acceptYWebsocket(socket, request, access, documentId, token) {
       const bridge = createYWebsocketBridge(withContractCloseCodes(socket), documentId);
-      const connection = hocuspocus.handleConnection(bridge.hocuspocusSide, request);
+      const connection = hocuspocus.handleConnection(bridge.hocuspocusSide, request, { [SOCKET_ACCESS]: access });
       connection.handleMessage(bridge.authFrame(token));
       return {
         message(data, isBinary) {
@@ -121,6 +125,8 @@ export function createCollabServer(options: CollabOptions): CollabServer {
         connection.close({ code: closeCodeFor(code), reason: code });
       }
     },
+
+    recheckAccess: () => recheckConnections(hocuspocus, options.logger),
 
     stats() {
       return { documents: hocuspocus.getDocumentsCount(), connections: hocuspocus.getConnectionsCount() };

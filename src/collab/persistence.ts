@@ -3,7 +3,8 @@ import { OutgoingMessage } from '@hocuspocus/server';
 import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
-import type { RoomOpLog, RoomStorage, WriteAuthor } from './ports.ts';
+import { SOCKET_GRANT } from './access-extension.ts';
+import type { RoomOpLog, RoomStorage, SocketGrant, WriteAuthor } from './ports.ts';
 
 /** Origin of updates that come from the op log itself: applying them must not log them again. */
 export const FROM_STORAGE = Symbol('tandem:from-storage');
@@ -47,9 +48,12 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
   return {
     extensionName: 'tandem-persistence',
 
-    async onLoadDocument({ documentName, document }) {
+    async onLoadDocument({ documentName, document, context }) {
       try {
-        await storage.ensure(documentName);
+        // The first connection's grant says whether (and where) a new document may be made;
+        // a server-side write has none: its document must exist.
+        const grant = (context as Record<string, unknown>)[SOCKET_GRANT] as SocketGrant | undefined;
+        await storage.ensure(documentName, grant?.createIn ?? null);
         const { updates, seq } = await storage.load(documentName);
         document.transact(() => {
           for (const update of updates) Y.applyUpdate(document, update);

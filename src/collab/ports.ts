@@ -3,8 +3,12 @@
  * Prisma or Redis: main.ts passes implementations of these in.
  */
 export interface RoomStorage {
-  /** Creates the document if it is new (y-websocket semantics: connecting creates). */
-  ensure(documentId: string): Promise<void>;
+  /**
+   * Makes sure the document exists: creates it in `createIn`'s workspace when it is new and
+   * the connecting client may create it (y-websocket semantics: connecting creates), else
+   * DOC_NOT_FOUND. Deleted documents are DOC_NOT_FOUND either way.
+   */
+  ensure(documentId: string, createIn: { workspaceId: string | null } | null): Promise<void>;
   /** The newest snapshot followed by the log after it, and the seq they reach. */
   load(documentId: string): Promise<{ seq: number; updates: Uint8Array[] }>;
   /** Called after a document unloads; may compact its log into a snapshot. */
@@ -34,4 +38,24 @@ export interface ClientSocket {
 export interface SocketHandlers {
   message(data: Uint8Array, isBinary: boolean): void;
   close(code: number, reason: string): void;
+}
+
+/** What a socket's credential allows on one document. */
+export interface SocketGrant {
+  readOnly: boolean;
+  /** Set when the document does not exist yet and the client may create it (there). */
+  createIn: { workspaceId: string | null } | null;
+  /**
+   * The grant as it stands now (after a key was revoked, a share removed, ...): 'read',
+   * 'write', or null when the socket may no longer see the document.
+   */
+  recheck(): Promise<'read' | 'write' | null>;
+}
+
+/**
+ * Checks socket credentials; given per socket by the transport (http/socket-routes.ts).
+ * Throws an AppError (UNAUTHORIZED, FORBIDDEN, DOC_NOT_FOUND) to refuse.
+ */
+export interface SocketAccess {
+  authorize(token: string, documentId: string): Promise<SocketGrant>;
 }

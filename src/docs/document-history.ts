@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import type { ChangeEntry, DocumentRepository, HistoryEntry, NamedVersion } from '../storage/document-repository.ts';
+import type { ChangeEntry, DocumentRepository, DocumentScope, HistoryEntry, NamedVersion } from '../storage/document-repository.ts';
 import type { DocumentService } from './document-service.ts';
 
 export interface VersionEntry extends HistoryEntry {
@@ -18,7 +18,7 @@ export interface DocumentHistory {
   /** Names `version` (default: the current one). */
   nameVersion(id: string, name: string, version?: number): Promise<NamedVersion>;
   /** Documents created, changed or deleted after `cursor` (from the beginning without one). */
-  changes(cursor: string | undefined, limit: number): Promise<ChangePage>;
+  changes(cursor: string | undefined, limit: number, scope: DocumentScope): Promise<ChangePage>;
 }
 
 /** Cursors are opaque to clients: base64url of "<change clock>:<document id>". */
@@ -52,10 +52,10 @@ export function createDocumentHistory({ repository, documents }: { repository: D
       return repository.nameVersion(id, name, target);
     },
 
-    async changes(cursor, limit) {
+    async changes(cursor, limit, scope) {
       const after = decodeCursor(cursor ?? '');
       // One more than asked tells whether another page follows.
-      const rows = await repository.changesSince(after, limit + 1);
+      const rows = await repository.changesSince(after, limit + 1, scope);
       const page = rows.slice(0, limit);
       return {
         changes: page.map(({ position: _position, ...change }) => change),

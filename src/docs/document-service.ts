@@ -1,19 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
-import type { DocumentRecord, DocumentRepository } from '../storage/document-repository.ts';
+import { newDocumentKeys } from '../access/document-keys.ts';
+import type { DocumentRecord, DocumentRepository, DocumentScope } from '../storage/document-repository.ts';
 import type { DocumentChange, DocumentWriter, WriteOptions, WriteResult } from './document-writes.ts';
 import { isValidDocumentId } from './document-id.ts';
 import type { LiveDocuments, StoredDocuments } from './ports.ts';
 import { docFromUpdates, textOfUpdates, updateFromText } from './yjs-state.ts';
 
 export interface DocumentService {
-  create(input: { id?: string | undefined; title?: string | undefined; content?: string | undefined; idempotencyKey?: string | undefined }): Promise<{ record: DocumentRecord; created: boolean }>;
+  /**
+   * Creates a document in `workspaceId` with a fresh read key and write key, returned only
+   * here (they are stored as hashes); a replayed create (same Idempotency-Key) has none.
+   */
+  create(input: {
+    id?: string | undefined;
+    title?: string | undefined;
+    content?: string | undefined;
+    idempotencyKey?: string | undefined;
+    workspaceId: string | null;
+  }): Promise<{ record: DocumentRecord; created: boolean; keys: { readKey: string; writeKey: string } | null }>;
   /** The document's metadata at its current durable version. */
   describe(id: string): Promise<DocumentRecord>;
   /** Metadata and markdown at the current durable version: the content is exactly the log up to `version`. */
   read(id: string): Promise<{ record: DocumentRecord; content: string }>;
-  list(options: { afterId?: string | undefined; limit: number }): Promise<DocumentRecord[]>;
+  list(options: { afterId?: string | undefined; limit: number; scope: DocumentScope }): Promise<DocumentRecord[]>;
   remove(id: string): Promise<void>;
   undelete(id: string): Promise<DocumentRecord>;
   write(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult>;
@@ -63,15 +74,18 @@ export function createDocumentService({ repository, stored, live, writer }: Serv
   }
 
   return {
-    async create({ id, title, content, idempotencyKey }) {
+    async create({ id, title, content, idempotencyKey, workspaceId }) {
       if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
+      const keys = newDocumentKeys();
       const { record, replayed } = await repository.create({
         id: id ?? randomBytes(12).toString('base64url'),
         title: title ?? '',
         initialUpdate: content ? updateFromText(content) : undefined,
         idempotencyKey,
+        workspaceId,
+        ...keys.hashes,
       });
-      return { record, created: !replayed };
+      return { record, created: !replayed, keys: replayed ? null : { readKey: keys.readKey, writeKey: keys.writeKey } };
     },
 
     describe,

@@ -1,12 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { CollabServer } from '../collab/collab-server.ts';
-import type { SocketHandlers } from '../collab/ports.ts';
+import type { SocketAccess, SocketHandlers } from '../collab/ports.ts';
 import { isValidDocumentId } from '../docs/document-id.ts';
 import { closeCodeFor } from '../errors.ts';
+import { admitSocket } from './socket-limits.ts';
 
 /** /ws/:id (plain y-websocket) and /collab (Hocuspocus), both onto the same rooms. */
-export function registerSocketRoutes(app: FastifyInstance, collab: CollabServer): void {
+export function registerSocketRoutes(
+  app: FastifyInstance,
+  collab: CollabServer,
+  accessFor: (ip: string) => SocketAccess,
+): void {
   app.get<{ Params: { id: string }; Querystring: { token?: string } }>(
     '/ws/:id',
     { websocket: true },
@@ -17,12 +22,12 @@ export function registerSocketRoutes(app: FastifyInstance, collab: CollabServer)
         return;
       }
       const token = typeof request.query.token === 'string' ? request.query.token : '';
-      wire(socket, request, (s, r) => collab.acceptYWebsocket(s, r, id, token));
+      wire(socket, request, (s, r) => collab.acceptYWebsocket(s, r, accessFor(request.ip), id, token));
     },
   );
 
   app.get('/collab', { websocket: true }, (socket, request) => {
-    wire(socket, request, (s, r) => collab.acceptHocuspocus(s, r));
+    wire(socket, request, (s, r) => collab.acceptHocuspocus(s, r, accessFor(request.ip)));
   });
 }
 
@@ -33,11 +38,16 @@ function wire(
   accept: (socket: WebSocket, request: Request) => SocketHandlers,
 ): void {
   mapOversizeCloseCode(socket);
+  // Foreign Origin or too many connections from this address: closed before a room sees it.
+  const allowMessage = admitSocket(socket, request);
+  if (!allowMessage) return;
   const handlers = accept(socket, toFetchRequest(request));
   // Nothing below holds on to the Fastify request: a socket may live for hours, and the
   // request (with its logger and raw message) would stay in memory all that time.
   const log = request.log;
-  socket.on('message', (data, isBinary) => handlers.message(toBytes(data), isBinary));
+  socket.on('message', (data, isBinary) => {
+    if (allowMessage()) handlers.message(toBytes(data), isBinary);
+  });
   socket.on('close', (code, reason) => handlers.close(code, reason.toString()));
   socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
 }

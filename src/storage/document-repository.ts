@@ -38,6 +38,21 @@ export interface NewDocument {
   /** The first op-log entry (the initial content as one Yjs update), if any. */
   initialUpdate?: Uint8Array | undefined;
   idempotencyKey?: string | undefined;
+  /** The workspace it belongs to (null: none, AUTH=off) and the hashes of its two keys. */
+  workspaceId: string | null;
+  readKeyHash: string;
+  writeKeyHash: string;
+}
+
+/**
+ * Which documents a listing may show: those of these workspaces and these documents (shared
+ * ones, or the one a document key opens); null shows all (AUTH=off).
+ */
+export type DocumentScope = { workspaceIds: string[]; documentIds: string[] } | null;
+
+function scopeFilter(scope: DocumentScope): Prisma.DocumentWhereInput {
+  if (scope === null) return {};
+  return { OR: [{ workspaceId: { in: scope.workspaceIds } }, { id: { in: scope.documentIds } }] };
 }
 
 /** Documents' metadata, history and change feed, as the REST API needs them. */
@@ -46,7 +61,7 @@ export interface DocumentRepository {
   create(document: NewDocument): Promise<{ record: DocumentRecord; replayed: boolean }>;
   find(id: string): Promise<DocumentRecord | null>;
   /** Live documents in id order, after `afterId`. */
-  list(options: { afterId?: string | undefined; limit: number }): Promise<DocumentRecord[]>;
+  list(options: { afterId?: string | undefined; limit: number; scope: DocumentScope }): Promise<DocumentRecord[]>;
   /** Marks the document deleted (or not); null when there is no such document. */
   setDeleted(id: string, deleted: boolean): Promise<DocumentRecord | null>;
   /** The seq of the update a REST write with this Idempotency-Key produced, if it committed. */
@@ -57,7 +72,7 @@ export interface DocumentRepository {
   /** Names version `version`; VERSION_NAME_TAKEN when the document already has that name. */
   nameVersion(id: string, name: string, version: number): Promise<NamedVersion>;
   /** Documents changed after `position` (creations, edits, deletions), in commit order. */
-  changesSince(position: ChangeEntry['position'] | null, limit: number): Promise<ChangeEntry[]>;
+  changesSince(position: ChangeEntry['position'] | null, limit: number, scope: DocumentScope): Promise<ChangeEntry[]>;
 }
 
 const recordFields = { id: true, title: true, headSeq: true, createdAt: true, updatedAt: true, deletedAt: true } as const;
@@ -97,7 +112,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
   }
 
   return {
-    async create({ id, title, initialUpdate, idempotencyKey }) {
+    async create({ id, title, initialUpdate, idempotencyKey, workspaceId, readKeyHash, writeKeyHash }) {
       if (idempotencyKey !== undefined) {
         const earlier = await findByCreateKey(idempotencyKey);
         if (earlier) return { record: earlier, replayed: true };
@@ -105,7 +120,15 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
       try {
         const row = await prisma.$transaction(async (tx) => {
           await tx.document.create({
-            data: { id, title, headSeq: initialUpdate ? 1 : 0, createIdempotencyKey: idempotencyKey ?? null },
+            data: {
+              id,
+              title,
+              headSeq: initialUpdate ? 1 : 0,
+              createIdempotencyKey: idempotencyKey ?? null,
+              workspaceId,
+              readKeyHash,
+              writeKeyHash,
+            },
           });
           if (initialUpdate) {
             await tx.documentUpdate.create({
@@ -130,9 +153,9 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
       return row && toRecord(row);
     },
 
-    async list({ afterId, limit }) {
+    async list({ afterId, limit, scope }) {
       const rows = await prisma.document.findMany({
-        where: { deletedAt: null, ...(afterId !== undefined ? { id: { gt: afterId } } : {}) },
+        where: { deletedAt: null, ...(afterId !== undefined ? { id: { gt: afterId } } : {}), AND: [scopeFilter(scope)] },
         orderBy: { id: 'asc' },
         take: limit,
         select: recordFields,
@@ -195,16 +218,12 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
       }
     },
 
-    async changesSince(position, limit) {
+    async changesSince(position, limit, scope) {
+      const after: Prisma.DocumentWhereInput = position
+        ? { OR: [{ changeSeq: { gt: position.clock } }, { changeSeq: position.clock, id: { gt: position.id } }] }
+        : {};
       const rows = await prisma.document.findMany({
-        where: position
-          ? {
-              OR: [
-                { changeSeq: { gt: position.clock } },
-                { changeSeq: position.clock, id: { gt: position.id } },
-              ],
-            }
-          : {},
+        where: { AND: [after, scopeFilter(scope)] },
         orderBy: [{ changeSeq: 'asc' }, { id: 'asc' }],
         take: limit,
         select: { id: true, headSeq: true, deletedAt: true, updatedAt: true, changeSeq: true },

@@ -9,9 +9,17 @@ export interface StoredState {
   updates: Uint8Array[];
 }
 
+/** What a document created by connecting to it starts with: its workspace and key hashes. */
+export interface NewDocumentAccess {
+  workspaceId: string | null;
+  readKeyHash: string;
+  writeKeyHash: string;
+}
+
 export interface DocumentStore {
   /** Creates the document row if it does not exist yet; a deleted document is DOC_NOT_FOUND. */
-  ensure(documentId: string): Promise<void>;
+  /** Creates the document if it is new and `creation` is given; DOC_NOT_FOUND if it is missing (or deleted) otherwise. */
+  ensure(documentId: string, creation: NewDocumentAccess | null): Promise<void>;
   load(documentId: string): Promise<StoredState>;
   /**
    * The document as of version `seq`: the newest snapshot at or before it and the log up to
@@ -77,7 +85,13 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
   }
 
   return {
-    async ensure(documentId) {
+    async ensure(documentId, creation) {
+      if (creation === null) {
+        const row = await prisma.document.findUnique({ where: { id: documentId }, select: { deletedAt: true } });
+        if (!row || row.deletedAt) throw new AppError('DOC_NOT_FOUND', `No document ${documentId}`);
+        return;
+      }
+      const { workspaceId, readKeyHash, writeKeyHash } = creation;
       // Connecting creates (as the reference y-websocket server does); the creation ticks the
       // change clock so the change feed reports the new document.
       const [row] = await prisma.$queryRaw<{ deleted: boolean }[]>`
@@ -87,7 +101,8 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
           WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM existing) RETURNING value
         ),
         created AS (
-          INSERT INTO documents (id, change_seq) SELECT ${documentId}, value FROM tick
+          INSERT INTO documents (id, change_seq, workspace_id, read_key_hash, write_key_hash)
+          SELECT ${documentId}, value, ${workspaceId}, ${readKeyHash}, ${writeKeyHash} FROM tick
           ON CONFLICT (id) DO NOTHING RETURNING deleted_at
         )
         SELECT (deleted_at IS NOT NULL) AS deleted FROM existing UNION ALL SELECT false FROM created`;

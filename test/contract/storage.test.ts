@@ -11,6 +11,10 @@ import { createDocumentStore, type DocumentStore } from '../../src/storage/docum
 import { migrate } from '../../src/storage/migrate.ts';
 import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
 import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
+import { newDocumentKeys } from '../../src/access/document-keys.ts';
+
+/** What a new document starts with: no workspace (as with AUTH=off) and fresh key hashes. */
+const newAccess = () => ({ workspaceId: null, ...newDocumentKeys().hashes });
 
 /**
  * One storage suite, run against every database Tandem supports: Postgres (a fresh database
@@ -213,19 +217,19 @@ describe.each([
 
     it('creates a document with its first update in one transaction; a taken id is DOC_EXISTS', async () => {
       const id = uniqueDocId('repo-create');
-      const { record, replayed } = await repository.create({ id, title: 'T', initialUpdate: marker(id, 1) });
+      const { record, replayed } = await repository.create({ id, title: 'T', initialUpdate: marker(id, 1), ...newAccess() });
       expect(replayed).toBe(false);
       expect(record).toMatchObject({ id, title: 'T', version: 1, deletedAt: null });
       expect(await rows(id)).toEqual([{ seq: 1, update: marker(id, 1) }]);
-      await expect(repository.create({ id, title: '' })).rejects.toMatchObject({ code: 'DOC_EXISTS' });
+      await expect(repository.create({ id, title: '', ...newAccess() })).rejects.toMatchObject({ code: 'DOC_EXISTS' });
       expect(await rows(id)).toHaveLength(1);
     });
 
     it('a create retried with its Idempotency-Key returns the first document, even concurrently', async () => {
       const key = uniqueDocId('create-key');
       const [a, b] = await Promise.all([
-        repository.create({ id: uniqueDocId('repo-a'), title: '', idempotencyKey: key }),
-        repository.create({ id: uniqueDocId('repo-b'), title: '', idempotencyKey: key }),
+        repository.create({ id: uniqueDocId('repo-a'), title: '', idempotencyKey: key, ...newAccess() }),
+        repository.create({ id: uniqueDocId('repo-b'), title: '', idempotencyKey: key, ...newAccess() }),
       ]);
       expect(a.record.id).toBe(b.record.id);
       expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
@@ -233,7 +237,7 @@ describe.each([
 
     it('the op log records who wrote each update and finds a write by its Idempotency-Key', async () => {
       const id = uniqueDocId('repo-author');
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       const log = writer();
       await log.append(id, marker(id, 1));
       await log.append(id, marker(id, 2), { authorKind: 'agent', idempotencyKey: 'k1' });
@@ -249,33 +253,33 @@ describe.each([
 
     it('names versions once per name', async () => {
       const id = uniqueDocId('repo-names');
-      await repository.create({ id, title: '' });
+      await repository.create({ id, title: '', ...newAccess() });
       expect(await repository.nameVersion(id, 'draft', 0)).toMatchObject({ name: 'draft', version: 0 });
       await expect(repository.nameVersion(id, 'draft', 0)).rejects.toMatchObject({ code: 'VERSION_NAME_TAKEN' });
       expect((await repository.namedVersions(id)).map((named) => named.name)).toEqual(['draft']);
     });
 
     it('the change feed lists creations, appends and deletions after a position, in commit order', async () => {
-      const [latest] = await repository.changesSince(null, 1_000_000).then((all) => all.slice(-1));
+      const [latest] = await repository.changesSince(null, 1_000_000, null).then((all) => all.slice(-1));
       const from = latest?.position ?? null;
       const [a, b] = [uniqueDocId('feed-a'), uniqueDocId('feed-b')];
-      await repository.create({ id: a, title: '' });
-      await store.ensure(b);
+      await repository.create({ id: a, title: '', ...newAccess() });
+      await store.ensure(b, newAccess());
       await writer().append(a, marker(a, 1));
       await repository.setDeleted(b, true);
-      const changes = await repository.changesSince(from, 100);
+      const changes = await repository.changesSince(from, 100, null);
       expect(changes.map(({ id, version, deleted }) => ({ id, version, deleted }))).toEqual([
         { id: a, version: 1, deleted: false },
         { id: b, version: 0, deleted: true },
       ]);
-      await expect(store.ensure(b)).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
-      expect(await repository.changesSince(changes.at(-1)!.position, 100)).toEqual([]);
+      await expect(store.ensure(b, newAccess())).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
+      expect(await repository.changesSince(changes.at(-1)!.position, 100, null)).toEqual([]);
     });
 
     it('loadAt rebuilds any version still covered by a snapshot or the log, and nothing older', async () => {
       const id = uniqueDocId('repo-load-at');
       const { updates, text } = yjsEdits(5);
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       const log = writer();
       for (const update of updates) void log.append(id, update);
       await log.whenDurable(id);
@@ -297,19 +301,19 @@ describe.each([
 
     it('ensure creates the row once and never resets it', async () => {
       const id = uniqueDocId('ensure');
-      await store.ensure(id);
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
+      await store.ensure(id, newAccess());
       expect(await headSeq(id)).toBe(0);
       const log = writer();
       await log.append(id, marker(id, 1));
-      await Promise.all([store.ensure(id), store.ensure(id)]);
+      await Promise.all([store.ensure(id, newAccess()), store.ensure(id, newAccess())]);
       expect(await headSeq(id)).toBe(1);
       expect(await store.load(id)).toEqual({ seq: 1, updates: [marker(id, 1)] });
     });
 
     it('concurrent appends to several documents get gapless seqs 1..N in append order per document', async () => {
       const ids = Array.from({ length: 5 }, (_, i) => uniqueDocId(`append-${i}`));
-      await Promise.all(ids.map((id) => store.ensure(id)));
+      await Promise.all(ids.map((id) => store.ensure(id, newAccess())));
       const log = writer();
       const perDocument = 40;
       const seqs = new Map(ids.map((id) => [id, [] as number[]]));
@@ -340,7 +344,7 @@ describe.each([
 
     it('two writers (two nodes) appending to the same documents keep the log gapless and each one ordered', async () => {
       const ids = [uniqueDocId('two-writers-a'), uniqueDocId('two-writers-b')];
-      await Promise.all(ids.map((id) => store.ensure(id)));
+      await Promise.all(ids.map((id) => store.ensure(id, newAccess())));
       const [first, second] = [writer(), writer()];
       const produce = async (log: OpLogWriter, label: string, id: string) => {
         const pending: Promise<number>[] = [];
@@ -371,7 +375,7 @@ describe.each([
 
     it('whenDurable resolves only once everything appended so far is committed', async () => {
       const [a, b] = [uniqueDocId('durable-a'), uniqueDocId('durable-b')];
-      await Promise.all([store.ensure(a), store.ensure(b)]);
+      await Promise.all([store.ensure(a, newAccess()), store.ensure(b, newAccess())]);
       const log = writer();
       await log.whenDurable(a); // nothing pending: resolves at once
 
@@ -391,7 +395,7 @@ describe.each([
     it('load returns the newest snapshot and the log after it, with the seq they reach', async () => {
       const id = uniqueDocId('load');
       expect(await store.load(id)).toEqual({ seq: 0, updates: [] });
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       expect(await store.load(id)).toEqual({ seq: 0, updates: [] });
 
       const { updates, text } = yjsEdits(6);
@@ -430,7 +434,7 @@ describe.each([
 
     it('snapshotIfDue writes a snapshot only when due, and load afterwards gives the same content', async () => {
       const id = uniqueDocId('snapshot');
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       const { updates, text } = yjsEdits(8);
       const log = writer();
       for (const update of updates.slice(0, 3)) void log.append(id, update);
@@ -467,7 +471,7 @@ describe.each([
 
     it('snapshotIfDue never snapshots a log whose updates miss a dependency', async () => {
       const id = uniqueDocId('snapshot-pending');
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       const { updates } = yjsEdits(2);
       const log = writer();
       await log.append(id, updates[1]!); // depends on updates[0], which is not in the log
@@ -477,7 +481,7 @@ describe.each([
 
     it('appending to a document without a row rejects with DOC_NOT_FOUND and does not hold up other documents', async () => {
       const [present, alsoPresent, missing] = [uniqueDocId('present'), uniqueDocId('present-2'), uniqueDocId('missing')];
-      await Promise.all([store.ensure(present), store.ensure(alsoPresent)]);
+      await Promise.all([store.ensure(present, newAccess()), store.ensure(alsoPresent, newAccess())]);
       const log = writer();
       // Same tick, so all of these are in one group-commit batch.
       const results = await Promise.allSettled([
@@ -506,7 +510,7 @@ describe.each([
 
     it('close commits what is pending, then refuses appends with SHUTTING_DOWN', async () => {
       const id = uniqueDocId('close');
-      await store.ensure(id);
+      await store.ensure(id, newAccess());
       const log = createOpLogWriter(db.prisma, logger);
       const pending = Array.from({ length: 12 }, (_, i) => log.append(id, marker(id, i)));
       await log.close();

@@ -24,6 +24,14 @@ export async function startTestNode(
   const config = loadConfig({
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Suites that test access control turn it on (test/helpers/auth.ts); the others test
+    // documents and sockets, where credentials would only be noise.
+    AUTH: 'off',
+    // Every test client comes from 127.0.0.1: per-address limits would throttle whole suites.
+    // test/integration/abuse-limits.test.ts sets its own.
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
+    SOCKET_MESSAGES_PER_SECOND: '1000000',
     ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
     ...options.env,
   });

@@ -5,13 +5,14 @@ export interface RestResponse<T = any> {
   body: T;
 }
 
-export function restClient(baseUrl: string) {
+/** `defaultHeaders` go on every request (e.g. an Authorization header); a call's own headers win. */
+export function restClient(baseUrl: string, defaultHeaders: Record<string, string> = {}) {
   async function call<T = any>(
     method: string,
     path: string,
     options: { json?: unknown; body?: string | Uint8Array; type?: string; headers?: Record<string, string> } = {},
   ): Promise<RestResponse<T>> {
-    const headers: Record<string, string> = { ...options.headers };
+    const headers: Record<string, string> = { ...defaultHeaders, ...options.headers };
     let body: string | Uint8Array | undefined = options.body;
     if (options.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -55,6 +55,10 @@ export async function startServerProcess(
     ...process.env,
     PORT: String(options.port ?? 0),
     LOG_LEVEL: 'info',
+    AUTH: 'off',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
+    SOCKET_MESSAGES_PER_SECOND: '1000000',
     ...options.env,
   };
   delete env.DATABASE_URL;

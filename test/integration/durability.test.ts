@@ -58,7 +58,7 @@ describe('server process durability', () => {
 
   it('says Postgres in its startup line when DATABASE_URL is set', async () => {
     const server = await startServerProcess({ kind: 'postgres' });
-    expect(server.startupLine.msg).toMatch(/^Tandem listening on http:\/\/127\.0\.0\.1:\d+ · storage: Postgres · bus: in-process$/);
+    expect(server.startupLine.msg).toMatch(/^Tandem listening on http:\/\/127\.0\.0\.1:\d+ · storage: Postgres · bus: in-process · AUTH=off: anyone may read and change every document \(local experiments only\)$/);
     expect(server.startupLine.storage).toBe('postgres');
     server.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
@@ -189,7 +189,7 @@ describe('server process durability', () => {
     dirs.push(dataDir);
     const server = await startServerProcess({ kind: 'embedded', dataDir });
     expect(server.startupLine.msg).toMatch(
-      /^Tandem listening on http:\/\/127\.0\.0\.1:\d+ · storage: embedded PGlite · bus: in-process$/,
+      /^Tandem listening on http:\/\/127\.0\.0\.1:\d+ · storage: embedded PGlite · bus: in-process · AUTH=off: anyone may read and change every document \(local experiments only\)$/,
     );
     expect(server.startupLine.storage).toBe(`embedded (PGlite in ${dataDir})`);
 

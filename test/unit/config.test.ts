@@ -13,7 +13,8 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
-    expect(loadConfig({})).toEqual({
+    const config = loadConfig({});
+    expect(config).toEqual({
       nodeEnv: 'development',
       port: 1234,
       host: '127.0.0.1',
@@ -24,7 +25,27 @@ describe('loadConfig', () => {
       maxMessageBytes: 8 * 1024 * 1024,
       snapshotEvery: 100,
       socketIdleTimeoutMs: 60_000,
+      jwt: { kind: 'secret', secret: expect.any(String), generated: true, issuer: 'tandem', audience: 'tandem' },
+      accessRecheckMs: 1000,
+      allowedOrigins: null,
+      rateLimitPerMinute: 1200,
+      socketConnectionsPerMinute: 300,
+      socketMessagesPerSecond: 300,
     });
+    // A bare start signs tokens with a random secret of its own, different each start.
+    expect(config.jwt.kind === 'secret' && config.jwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(loadConfig({}).jwt).not.toEqual(config.jwt);
+  });
+
+  it('refuses a production start without a JWT secret or key, and conflicting JWT settings', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET: required when NODE_ENV=production (or set JWT_PUBLIC_KEY)']);
+    expect(problemsOf({ JWT_SECRET: 'short' })[0]).toMatch(/^JWT_SECRET: /);
+    expect(
+      problemsOf({ JWT_SECRET: 'x'.repeat(32), JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }),
+    ).toEqual(['JWT_SECRET and JWT_PUBLIC_KEY: set one, not both']);
+    expect(problemsOf({ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----' })).toEqual([
+      'JWT_PRIVATE_KEY: needs JWT_PUBLIC_KEY',
+    ]);
   });
 
   it('treats empty strings as unset and ignores unrelated variables', () => {
@@ -46,6 +67,14 @@ describe('loadConfig', () => {
       MAX_MESSAGE_BYTES: '2048',
       SNAPSHOT_EVERY: '7',
       SOCKET_IDLE_TIMEOUT_MS: '5000',
+      JWT_SECRET: 's'.repeat(40),
+      JWT_ISSUER: 'https://id.example.com',
+      JWT_AUDIENCE: 'tandem-prod',
+      ACCESS_RECHECK_MS: '500',
+      ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+      RATE_LIMIT_PER_MINUTE: '60',
+      SOCKET_CONNECTIONS_PER_MINUTE: '30',
+      SOCKET_MESSAGES_PER_SECOND: '50',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -58,6 +87,12 @@ describe('loadConfig', () => {
       maxMessageBytes: 2048,
       snapshotEvery: 7,
       socketIdleTimeoutMs: 5000,
+      jwt: { kind: 'secret', secret: 's'.repeat(40), generated: false, issuer: 'https://id.example.com', audience: 'tandem-prod' },
+      accessRecheckMs: 500,
+      allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      rateLimitPerMinute: 60,
+      socketConnectionsPerMinute: 30,
+      socketMessagesPerSecond: 50,
     });
   });
 

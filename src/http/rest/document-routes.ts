@@ -1,6 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
+import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { applyTextEdits } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
@@ -34,7 +35,7 @@ const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((sta
 const tags = ['documents'];
 
 /** Documents: create, read (JSON or markdown), list, replace, patch, delete, undelete. */
-export function registerDocumentRoutes(app: FastifyInstance, documents: DocumentService): void {
+export function registerDocumentRoutes(app: FastifyInstance, documents: DocumentService, authorizer: Authorizer): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(
@@ -45,17 +46,24 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
         summary: 'Create a document',
         body: CreateBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
-        response: { 200: CreatedDocument, 201: CreatedDocument, ...problems(400, 409, 413, 415) },
+        response: { 200: CreatedDocument, 201: CreatedDocument, ...problems(400, 401, 403, 409, 413, 415) },
       },
     },
     async (request, reply) => {
-      const { record, created } = await documents.create({
-        ...request.body,
+      const { workspaceId, ...input } = request.body;
+      const { record, created, keys } = await documents.create({
+        ...input,
         idempotencyKey: request.headers['idempotency-key'],
+        workspaceId: await authorizer.workspaceForNewDocument(request.principal, workspaceId),
       });
       const self = `/v1/documents/${record.id}`;
       reply.code(created ? 201 : 200).header('location', self).header('etag', etagOf(record.version));
-      return { ...toMeta(record), links: { self, markdown: self, websocket: `/ws/${record.id}` } };
+      return {
+        ...toMeta(record),
+        links: { self, markdown: self, websocket: `/ws/${record.id}` },
+        readKey: keys?.readKey ?? null,
+        writeKey: keys?.writeKey ?? null,
+      };
     },
   );
 
@@ -72,7 +80,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     async (request) => {
       const limit = request.query.limit ?? 50;
       const afterId = request.query.cursor ? Buffer.from(request.query.cursor, 'base64url').toString('utf8') : undefined;
-      const page = await documents.list({ afterId, limit });
+      const page = await documents.list({ afterId, limit, scope: await authorizer.scopeOf(request.principal) });
       const last = page.length === limit ? page.at(-1) : undefined;
       return { documents: page.map(toMeta), nextCursor: last ? Buffer.from(last.id).toString('base64url') : null };
     },
@@ -177,6 +185,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
   api.post(
     '/documents/:id/undelete',
     {
+      config: { access: 'admin' },
       schema: {
         tags,
         summary: 'Bring a deleted document back',

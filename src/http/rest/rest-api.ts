@@ -3,6 +3,12 @@ import type { DocumentHistory } from '../../docs/document-history.ts';
 import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { AppError } from '../../errors.ts';
+import type { AccessService } from '../../access/access-service.ts';
+import type { Authorizer } from '../../access/authorizer.ts';
+import type { Credentials } from '../../access/credentials.ts';
+import { requireCredential } from '../auth/authenticate.ts';
+import { registerAccessRoutes } from '../auth/access-routes.ts';
+import { requireDocumentAccess } from '../auth/document-access.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
 import { registerSyncRoutes } from './sync-routes.ts';
 import { registerVersionRoutes } from './version-routes.ts';
@@ -11,6 +17,9 @@ import { registerYjsRoutes } from './yjs-routes.ts';
 export interface RestDeps {
   documents: DocumentService;
   history: DocumentHistory;
+  credentials: Credentials;
+  authorizer: Authorizer;
+  access: AccessService;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */
@@ -19,14 +28,18 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   app.addContentTypeParser(['text/markdown', 'text/x-diff'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
+  // Who is calling, first: no credential is 401 whatever else is wrong with the request.
+  requireCredential(app, deps.credentials);
   // Before schema validation, so a bad id is INVALID_DOCUMENT_ID (as on the sockets), not a schema error.
   app.addHook('preValidation', async (request) => {
     const { id } = (request.params ?? {}) as { id?: string };
     if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
   });
+  requireDocumentAccess(app, deps.authorizer);
 
-  registerDocumentRoutes(app, deps.documents);
+  registerDocumentRoutes(app, deps.documents, deps.authorizer);
   registerVersionRoutes(app, deps);
   registerYjsRoutes(app, deps.documents);
-  registerSyncRoutes(app, deps.history);
+  registerSyncRoutes(app, deps.history, deps.authorizer);
+  registerAccessRoutes(app, deps.access);
 }

@@ -37,6 +37,12 @@ export const CreatedDocument = Type.Intersect([
   DocumentMeta,
   Type.Object({
     links: Type.Object({ self: Type.String(), markdown: Type.String(), websocket: Type.String() }),
+    readKey: Type.Union([Type.String(), Type.Null()], {
+      description: 'tdk_ key that reads the document (REST and sockets); shown only on creation (null when a retried create is replayed)',
+    }),
+    writeKey: Type.Union([Type.String(), Type.Null()], {
+      description: 'tdk_ key that reads and writes the document; shown only on creation (null when replayed)',
+    }),
   }),
 ]);
 
@@ -80,6 +86,7 @@ export const CreateBody = Type.Object(
     id: Type.Optional(Type.String({ description: 'Chosen by the client; generated when absent' })),
     title: Type.Optional(Type.String({ maxLength: 200 })),
     content: Type.Optional(Type.String({ description: 'Initial markdown' })),
+    workspaceId: Type.Optional(Type.String({ minLength: 1, description: "The workspace it belongs to; default: the caller's own" })),
   },
   { additionalProperties: false },
 );

@@ -1,11 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentHistory } from '../../docs/document-history.ts';
 import { Problem } from './schemas.ts';
 
 /** The change feed: an agent polls it with the cursor it got last time. */
-export function registerSyncRoutes(app: FastifyInstance, history: DocumentHistory): void {
+export function registerSyncRoutes(app: FastifyInstance, history: DocumentHistory, authorizer: Authorizer): void {
   app.withTypeProvider<TypeBoxTypeProvider>().get(
     '/sync',
     {
@@ -34,7 +35,7 @@ export function registerSyncRoutes(app: FastifyInstance, history: DocumentHistor
       },
     },
     async (request) => {
-      const page = await history.changes(request.query.cursor, request.query.limit ?? 100);
+      const page = await history.changes(request.query.cursor, request.query.limit ?? 100, await authorizer.scopeOf(request.principal));
       return { ...page, changes: page.changes.map((change) => ({ ...change, updatedAt: change.updatedAt.toISOString() })) };
     },
   );

@@ -1,0 +1,178 @@
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import type { Authorizer } from './authorizer.ts';
+import { newDocumentKeys } from './document-keys.ts';
+import type { AccessAdminStore, AccessStore, ApiKeyRecord, AuditLog, SocketTokenGrant } from './ports.ts';
+import { canManageMember, type Role, type Scope, type SharePermission } from './permissions.ts';
+import { describePrincipal, type Principal } from './principal.ts';
+import { displayPrefix, hashSecret, newSecret } from './secrets.ts';
+
+/** One-time socket tokens open a socket within this long. */
+export const SOCKET_TOKEN_TTL_SECONDS = 60;
+
+export type AccessService = ReturnType<typeof createAccessService>;
+
+interface AccessServiceDeps {
+  store: AccessStore & AccessAdminStore;
+  authorizer: Authorizer;
+  audit: AuditLog;
+}
+
+const newId = () => randomBytes(12).toString('base64url');
+
+/** The user a principal acts for: a person's token, or an API key with the admin scope. */
+function actingUser(principal: Principal, what: string): string {
+  if (principal.kind === 'user') return principal.userId;
+  if (principal.kind === 'api-key' && principal.scopes.includes('admin')) return principal.userId;
+  throw new AppError('FORBIDDEN', `Only a signed-in user (or an API key with the admin scope) may ${what}`);
+}
+
+/**
+ * Managing access: API keys, workspaces and their members, document shares and keys, and
+ * one-time socket tokens. Every change that takes access away bumps the access epoch (in
+ * the store), so live sockets everywhere are re-checked.
+ */
+export function createAccessService({ store, authorizer, audit }: AccessServiceDeps) {
+  async function roleIn(workspaceId: string, userId: string): Promise<Role> {
+    const role = await store.role(workspaceId, userId);
+    if (!role) throw new AppError('WORKSPACE_NOT_FOUND');
+    return role;
+  }
+
+  async function userIdOf(target: { userId?: string | undefined; email?: string | undefined }): Promise<string> {
+    const userId = target.userId ?? (target.email !== undefined ? await store.userIdByEmail(target.email) : null);
+    if (!userId || !(await store.userExists(userId))) throw new AppError('USER_NOT_FOUND');
+    return userId;
+  }
+
+  return {
+    async createApiKey(
+      principal: Principal,
+      input: { name?: string | undefined; scopes: Scope[]; workspaceId?: string | undefined; documentIds?: string[] | undefined },
+      ip: string,
+    ): Promise<{ key: string; record: ApiKeyRecord }> {
+      // Only a person makes keys: a leaked key must not be able to mint more.
+      if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys are made by a signed-in user');
+      if (input.workspaceId !== undefined) await roleIn(input.workspaceId, principal.userId);
+      const key = newSecret('apiKey');
+      const record = await store.createApiKey({
+        id: newId(),
+        userId: principal.userId,
+        name: input.name ?? '',
+        keyHash: hashSecret(key),
+        prefix: displayPrefix(key),
+        scopes: [...new Set(input.scopes)],
+        workspaceId: input.workspaceId ?? null,
+        documentIds: input.documentIds ?? [],
+      });
+      audit.record({ kind: 'api_key.created', actor: describePrincipal(principal), target: `api-key:${record.id}`, ip, details: { scopes: record.scopes } });
+      return { key, record };
+    },
+
+    async listApiKeys(principal: Principal): Promise<ApiKeyRecord[]> {
+      if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys are listed by a signed-in user');
+      return store.apiKeysOf(principal.userId);
+    },
+
+    async revokeApiKey(principal: Principal, keyId: string, ip: string): Promise<void> {
+      const userId = principal.kind === 'user' ? principal.userId : principal.kind === 'api-key' && principal.keyId === keyId ? principal.userId : null;
+      if (userId === null) throw new AppError('FORBIDDEN', 'API keys are revoked by their user (or by the key itself)');
+      if (!(await store.revokeApiKey(userId, keyId))) throw new AppError('API_KEY_NOT_FOUND');
+      audit.record({ kind: 'api_key.revoked', actor: describePrincipal(principal), target: `api-key:${keyId}`, ip });
+    },
+
+    async createWorkspace(principal: Principal, name: string) {
+      const workspace = await store.createWorkspace(newId(), name, actingUser(principal, 'create workspaces'));
+      return { ...workspace, role: 'owner' as const };
+    },
+
+    async workspaces(principal: Principal) {
+      return store.workspacesOf(actingUser(principal, 'list workspaces'));
+    },
+
+    async members(principal: Principal, workspaceId: string) {
+      await roleIn(workspaceId, actingUser(principal, 'list members'));
+      return store.members(workspaceId);
+    },
+
+    async setMember(
+      principal: Principal,
+      workspaceId: string,
+      target: { userId?: string | undefined; email?: string | undefined; role: Role },
+      ip: string,
+    ): Promise<void> {
+      const actor = await roleIn(workspaceId, actingUser(principal, 'manage members'));
+      const userId = await userIdOf(target);
+      if (!canManageMember(actor, await store.role(workspaceId, userId), target.role)) {
+        throw new AppError('FORBIDDEN', 'Owners manage every member; admins manage members and guests');
+      }
+      await store.setMember(workspaceId, userId, target.role);
+      audit.record({ kind: 'member.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { workspaceId, role: target.role } });
+    },
+
+    async removeMember(principal: Principal, workspaceId: string, userId: string, ip: string): Promise<void> {
+      const actingUserId = actingUser(principal, 'manage members');
+      const actor = await roleIn(workspaceId, actingUserId);
+      const current = await store.role(workspaceId, userId);
+      if (current === null) throw new AppError('USER_NOT_FOUND', 'No such member of this workspace');
+      // Anyone may leave; otherwise the same rule as changing a role.
+      if (userId !== actingUserId && !canManageMember(actor, current, null)) {
+        throw new AppError('FORBIDDEN', 'Owners manage every member; admins manage members and guests');
+      }
+      await store.removeMember(workspaceId, userId);
+      audit.record({ kind: 'member.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { workspaceId, role: null } });
+    },
+
+    /** The routes have checked admin permission on the document. */
+    shares: (documentId: string) => store.shares(documentId),
+
+    async setShare(
+      principal: Principal,
+      documentId: string,
+      target: { userId?: string | undefined; email?: string | undefined; permission: SharePermission },
+      ip: string,
+    ): Promise<void> {
+      const userId = await userIdOf(target);
+      await store.setShare(documentId, userId, target.permission);
+      audit.record({ kind: 'share.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { documentId, permission: target.permission } });
+    },
+
+    async removeShare(principal: Principal, documentId: string, userId: string, ip: string): Promise<void> {
+      if (!(await store.removeShare(documentId, userId))) throw new AppError('USER_NOT_FOUND', 'The document is not shared with this user');
+      audit.record({ kind: 'share.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { documentId, permission: null } });
+    },
+
+    /** New read and write keys; the old ones stop working at once, on every node's live sockets within seconds. */
+    async rotateDocumentKeys(principal: Principal, documentId: string, ip: string): Promise<{ readKey: string; writeKey: string }> {
+      const keys = newDocumentKeys();
+      await store.setDocumentKeys(documentId, keys.hashes);
+      audit.record({ kind: 'document_keys.rotated', actor: describePrincipal(principal), target: `document:${documentId}`, ip });
+      return { readKey: keys.readKey, writeKey: keys.writeKey };
+    },
+
+    /**
+     * A tdw_ token that opens one socket within 60 s for the caller (and only `documentId`,
+     * when given), so a browser need not put a long-lived credential in a URL.
+     */
+    async socketToken(principal: Principal, documentId: string | undefined): Promise<{ token: string; expiresIn: number }> {
+      if (documentId !== undefined) await authorizer.require(principal, documentId, 'read');
+      const grant = grantOf(principal, documentId ?? null);
+      const token = newSecret('socketToken');
+      await store.saveSocketToken(hashSecret(token), grant, new Date(Date.now() + SOCKET_TOKEN_TTL_SECONDS * 1000));
+      return { token, expiresIn: SOCKET_TOKEN_TTL_SECONDS };
+    },
+  };
+}
+
+function grantOf(principal: Principal, documentId: string | null): SocketTokenGrant {
+  switch (principal.kind) {
+    case 'user':
+      return { credentialKind: 'user', subject: principal.userId, credentialHash: null, documentId };
+    case 'api-key':
+      return { credentialKind: 'api-key', subject: principal.keyId, credentialHash: null, documentId };
+    case 'document-key':
+      return { credentialKind: 'document-key', subject: principal.documentId, credentialHash: principal.keyHash, documentId };
+    case 'open':
+      throw new AppError('FORBIDDEN', 'With AUTH=off sockets need no token');
+  }
+}

@@ -1,0 +1,34 @@
+import type { Permission, Scope } from './permissions.ts';
+
+/**
+ * Who is asking, once a credential has been checked. Socket connections keep it and have it
+ * re-checked (authorizer.revalidate) when access changes anywhere.
+ */
+export type Principal =
+  /** AUTH=off: every caller may do everything. */
+  | { kind: 'open' }
+  | { kind: 'user'; userId: string }
+  | {
+      kind: 'api-key';
+      keyId: string;
+      userId: string;
+      scopes: Scope[];
+      /** Limits: only this workspace's documents / only these documents (empty: any). */
+      workspaceId: string | null;
+      documentIds: string[];
+    }
+  | { kind: 'document-key'; documentId: string; permission: Extract<Permission, 'read' | 'write'>; keyHash: string };
+
+/** For logs and the audit trail: who, without any secret. */
+export function describePrincipal(principal: Principal): string {
+  switch (principal.kind) {
+    case 'open':
+      return 'open';
+    case 'user':
+      return `user:${principal.userId}`;
+    case 'api-key':
+      return `api-key:${principal.keyId}`;
+    case 'document-key':
+      return `document-key:${principal.documentId}:${principal.permission}`;
+  }
+}

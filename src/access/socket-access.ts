@@ -1,0 +1,60 @@
+import { AppError } from '../errors.ts';
+import type { Authorizer } from './authorizer.ts';
+import type { Credentials } from './credentials.ts';
+import { atLeast, type Permission } from './permissions.ts';
+import type { AuditLog } from './ports.ts';
+import { describePrincipal, type Principal } from './principal.ts';
+
+const liveLevel = (permission: Permission): 'read' | 'write' | null =>
+  atLeast(permission, 'write') ? 'write' : atLeast(permission, 'read') ? 'read' : null;
+
+/**
+ * Socket authentication for one connecting client (either dialect): its token for a
+ * document → read-only or read-write, plus how to re-check it later. Matches collab's
+ * SocketAccess port. A document that does not exist is created on connect only for a
+ * caller who may create documents; anyone else gets DOC_NOT_FOUND.
+ */
+export function socketAccessFor(deps: { credentials: Credentials; authorizer: Authorizer; audit: AuditLog }, ip: string) {
+  const { credentials, authorizer, audit } = deps;
+
+  function deny(error: AppError, documentId: string, principal?: Principal): never {
+    audit.record({
+      kind: 'access.denied',
+      actor: principal ? describePrincipal(principal) : undefined,
+      target: `document:${documentId}`,
+      ip,
+      details: { via: 'socket', code: error.code },
+    });
+    throw error;
+  }
+
+  return {
+    async authorize(token: string, documentId: string) {
+      let principal: Principal;
+      try {
+        principal = await credentials.forSocket(token, documentId);
+      } catch (error) {
+        if (error instanceof AppError) deny(error, documentId);
+        throw error;
+      }
+      const found = await authorizer.permission(principal, documentId);
+      const recheck = async () => {
+        const now = await authorizer.revalidate(principal);
+        return now ? liveLevel((await authorizer.permission(now, documentId)).permission) : null;
+      };
+      if (!found.exists) {
+        let workspaceId: string | null;
+        try {
+          workspaceId = await authorizer.workspaceForNewDocument(principal, undefined);
+        } catch (error) {
+          if (error instanceof AppError && error.code === 'FORBIDDEN') deny(new AppError('DOC_NOT_FOUND'), documentId, principal);
+          throw error;
+        }
+        return { readOnly: false, createIn: { workspaceId }, recheck };
+      }
+      const level = liveLevel(found.permission);
+      if (level === null) deny(new AppError('FORBIDDEN', `May not open document ${documentId}`), documentId, principal);
+      return { readOnly: level === 'read', createIn: null, recheck };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import Type from 'typebox';
+import { ROLES, SCOPES } from '../../access/permissions.ts';
+
+/** TypeBox schemas of the access-management routes (access-routes.ts). */
+
+const Id = Type.String({ minLength: 1, maxLength: 128 });
+const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$' });
+
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to tell keys apart' }),
+  scopes: Type.Array(Type.Enum([...SCOPES])),
+  workspaceId: Type.Union([Type.String(), Type.Null()]),
+  documentIds: Type.Array(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const CreateApiKeyBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    scopes: Type.Array(Type.Enum([...SCOPES]), { minItems: 1 }),
+    workspaceId: Type.Optional(Id),
+    documentIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const WorkspaceView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Type.Enum([...ROLES]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const WorkspaceParams = Type.Object({ workspaceId: Id });
+
+export const MemberBody = Type.Object(
+  { userId: Type.Optional(Id), email: Type.Optional(Email), role: Type.Enum([...ROLES]) },
+  { additionalProperties: false, minProperties: 2 },
+);
+
+export const ShareBody = Type.Object(
+  { userId: Type.Optional(Id), email: Type.Optional(Email), permission: Type.Enum(['read', 'write']) },
+  { additionalProperties: false, minProperties: 2 },
+);
+
+export const DocumentKeysView = Type.Object({
+  readKey: Type.String({ description: 'tdk_ key that reads the document' }),
+  writeKey: Type.String({ description: 'tdk_ key that reads and writes the document' }),
+});
+
+export const SocketTokenBody = Type.Object(
+  { documentId: Type.Optional(Type.String({ description: 'Limit the token to this document' })) },
+  { additionalProperties: false },
+);

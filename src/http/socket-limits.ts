@@ -1,0 +1,136 @@
+import { normalizeIP } from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { WebSocket } from 'ws';
+import { closeCodeFor } from '../errors.ts';
+
+/**
+ * Limits for WebSocket routes: an Origin allow-list and a connection rate per address, both
+ * decided before the upgrade, and a message rate per socket.
+ *
+ * A refused socket is accepted and closed at once with 4403 / 4429 and the code as reason,
+ * rather than the upgrade being answered with HTTP 403 / 429: a browser's WebSocket API shows
+ * neither the status nor the body of a failed upgrade (only an error event and close 1006, like
+ * a network failure), while a close code and reason reach the page and the provider.
+ */
+
+export interface SocketLimitsOptions {
+  /** null: no allow-list, every Origin passes. */
+  allowedOrigins: string[] | null;
+  connectionsPerMinute: number;
+  /** Sustained rate; bursts of twice this pass. */
+  messagesPerSecond: number;
+}
+
+/** What the checks before the upgrade decided for one socket. */
+interface SocketAdmission {
+  refusal: 'FORBIDDEN' | 'RATE_LIMITED' | null;
+  messagesPerSecond: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set on WebSocket upgrades by registerSocketLimits, before the socket exists. */
+    socketAdmission: SocketAdmission | null;
+  }
+}
+
+/**
+ * Call after @fastify/rate-limit is registered (its counter store, in Redis when configured,
+ * also counts connections) and before the WebSocket routes are.
+ */
+export function registerSocketLimits(app: FastifyInstance, options: SocketLimitsOptions): void {
+  app.decorateRequest('socketAdmission', null);
+  const countConnection = app.createRateLimit({
+    max: options.connectionsPerMinute,
+    timeWindow: 60_000,
+    // Apart from the REST keys (credential:…, ip:…). In Redis the plugin puts its child-store
+    // prefix in front: tandem:rate-limit:undefinedundefined-socket-connections:<ip> (a limiter
+    // made with createRateLimit belongs to no route, hence the two undefineds).
+    keyGenerator: (request) => `socket-connections:${normalizeIP(request.ip)}`,
+  });
+  const allowed = options.allowedOrigins === null ? null : new Set(options.allowedOrigins);
+
+  // The decision needs the counter store (async), and the socket must get its listeners in the
+  // same tick as it opens (the rooms buffer what arrives while they load): so it is made in a
+  // hook before the upgrade and only read by the handler.
+  async function decide(request: FastifyRequest): Promise<void> {
+    if (!request.ws) return; // a plain GET on a socket route: answered 404, nothing to admit
+    const origin = request.headers.origin;
+    // Without an Origin header the caller is not a browser (CLI, agent, server) and cannot be
+    // a cross-site page riding on a user's cookies, which is what the allow-list is about.
+    if (allowed !== null && origin !== undefined && !allowed.has(origin)) {
+      // Not counted: else any page a user has open could use up that user's connection budget.
+      request.socketAdmission = { refusal: 'FORBIDDEN', messagesPerSecond: options.messagesPerSecond };
+      return;
+    }
+    const counted = await countConnection(request);
+    const limited = !counted.isAllowed && counted.isExceeded;
+    request.socketAdmission = { refusal: limited ? 'RATE_LIMITED' : null, messagesPerSecond: options.messagesPerSecond };
+  }
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (route.websocket !== true) return;
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...existing, decide];
+  });
+}
+
+/**
+ * For a WebSocket route's handler, first thing: closes a socket refused before the upgrade
+ * (and returns null), else returns the socket's message gate: call it for every message and
+ * drop the message when it says false. Past the rate the gate closes the socket with 4429 and
+ * says false for everything still in flight.
+ */
+export function admitSocket(socket: WebSocket, request: FastifyRequest): (() => boolean) | null {
+  const admission = request.socketAdmission;
+  if (admission === null) {
+    // The route was registered before registerSocketLimits: refuse rather than run unlimited.
+    request.log.error({ url: request.url }, 'WebSocket route without socket limits');
+    socket.close(closeCodeFor('INTERNAL'), 'INTERNAL');
+    return null;
+  }
+  if (admission.refusal !== null) {
+    request.log.debug({ refusal: admission.refusal, origin: request.headers.origin, ip: request.ip }, 'socket refused');
+    socket.close(closeCodeFor(admission.refusal), admission.refusal);
+    return null;
+  }
+  const bucket = createTokenBucket({ perSecond: admission.messagesPerSecond, burst: 2 * admission.messagesPerSecond });
+  const log = request.log;
+  let exceeded = false;
+  return () => {
+    if (exceeded) return false;
+    if (bucket.take()) return true;
+    exceeded = true;
+    log.debug('socket over its message rate');
+    socket.close(closeCodeFor('RATE_LIMITED'), 'RATE_LIMITED');
+    return false;
+  };
+}
+
+export interface TokenBucket {
+  /** Takes one token if there is one. */
+  take(): boolean;
+}
+
+/**
+ * Starts full (`burst` tokens) and refills continuously at `perSecond`. Written here rather
+ * than taken from a package: it must answer synchronously, in the message listener, so that
+ * messages reach the room in the order they arrived and one socket's bucket costs two numbers;
+ * the limiters at hand (@fastify/rate-limit's stores, rate-limiter-flexible) answer through
+ * callbacks or promises and keep per-key state in a shared map.
+ */
+export function createTokenBucket(options: { perSecond: number; burst: number; now?: () => number }): TokenBucket {
+  const now = options.now ?? (() => performance.now());
+  let tokens = options.burst;
+  let last = now();
+  return {
+    take() {
+      const time = now();
+      tokens = Math.min(options.burst, tokens + ((time - last) / 1000) * options.perSecond);
+      last = time;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    },
+  };
+}
