@@ -12,6 +12,7 @@ import { migrate } from '../../src/storage/migrate.ts';
 import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
 import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
 import { newDocumentKeys } from '../../src/access/document-keys.ts';
+import { createAccessRepository } from '../../src/storage/access-repository.ts';
 
 /** What a new document starts with: no workspace (as with AUTH=off) and fresh key hashes. */
 const newAccess = () => ({ workspaceId: null, ...newDocumentKeys().hashes });
@@ -518,6 +519,74 @@ describe.each([
       expect(await rows(id)).toHaveLength(12);
       await expect(log.append(id, marker(id, 12))).rejects.toMatchObject({ code: 'SHUTTING_DOWN' });
       expect(await rows(id)).toHaveLength(12);
+    });
+  });
+  describe('access repository (keys, socket tokens, members, the access epoch)', () => {
+    let access: ReturnType<typeof createAccessRepository>;
+    const newUser = async (label: string) => {
+      const id = uniqueDocId(label);
+      await db.prisma.user.create({ data: { id, email: `${id}@example.com`, passwordHash: 'x' } });
+      return id;
+    };
+    beforeAll(async () => {
+      await migrate(db);
+      access = createAccessRepository(db.prisma);
+    });
+
+    it('ensure without creation rights refuses a missing document and makes nothing', async () => {
+      const id = uniqueDocId('ensure-null');
+      await expect(store.ensure(id, null)).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
+      expect(await headSeq(id)).toBeUndefined();
+      await store.ensure(id, newAccess());
+      await expect(store.ensure(id, null)).resolves.toBeUndefined();
+    });
+
+    it('finds a document by either key hash, with the permission that key gives', async () => {
+      const id = uniqueDocId('key-hash');
+      const hashes = newDocumentKeys().hashes;
+      await store.ensure(id, { workspaceId: null, ...hashes });
+      expect(await access.documentByKeyHash(hashes.readKeyHash)).toEqual({ documentId: id, permission: 'read', keyHash: hashes.readKeyHash });
+      expect(await access.documentByKeyHash(hashes.writeKeyHash)).toMatchObject({ documentId: id, permission: 'write' });
+      const rotated = newDocumentKeys().hashes;
+      const before = await access.epoch();
+      await access.setDocumentKeys(id, rotated);
+      expect(await access.documentByKeyHash(hashes.writeKeyHash)).toBeNull();
+      expect(await access.epoch()).toBe(before + 1n);
+    });
+
+    it('a socket token is consumed once, even by concurrent sockets, and not after it expires', async () => {
+      const grant = { credentialKind: 'user' as const, subject: 'u1', credentialHash: null, documentId: null };
+      await access.saveSocketToken('hash-once', grant, new Date(Date.now() + 60_000));
+      const results = await Promise.all(Array.from({ length: 5 }, () => access.consumeSocketToken('hash-once')));
+      expect(results.filter((result) => result !== null)).toEqual([grant]);
+      await access.saveSocketToken('hash-old', grant, new Date(Date.now() - 1000));
+      expect(await access.consumeSocketToken('hash-old')).toBeNull();
+    });
+
+    it('revoking an API key bumps the access epoch once; a second revoke finds nothing', async () => {
+      const userId = await newUser('key-owner');
+      await access.createApiKey({
+        id: uniqueDocId('key'), userId, name: 'k', keyHash: uniqueDocId('hash'), prefix: 'tdm_x', scopes: ['read'], workspaceId: null, documentIds: [],
+      });
+      const [key] = await access.apiKeysOf(userId);
+      const before = await access.epoch();
+      expect(await access.revokeApiKey(userId, key!.id)).toBe(true);
+      expect(await access.revokeApiKey(userId, key!.id)).toBe(false);
+      expect(await access.epoch()).toBe(before + 1n);
+      expect((await access.apiKey(key!.id))?.revokedAt).not.toBeNull();
+      expect(await access.apiKeysOf(userId)).toEqual([]);
+    });
+
+    it('a workspace always keeps an owner, even when its two owners demote each other at once', async () => {
+      const [a, b] = [await newUser('owner-a'), await newUser('owner-b')];
+      const workspace = await access.createWorkspace(uniqueDocId('ws'), 'W', a);
+      await access.setMember(workspace.id, b, 'owner');
+      const results = await Promise.allSettled([access.setMember(workspace.id, a, 'member'), access.setMember(workspace.id, b, 'member')]);
+      expect(results.map((result) => result.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect((results.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'LAST_OWNER' });
+      const owners = (await access.members(workspace.id)).filter((member) => member.role === 'owner');
+      expect(owners).toHaveLength(1);
+      await expect(access.removeMember(workspace.id, owners[0]!.userId)).rejects.toMatchObject({ code: 'LAST_OWNER' });
     });
   });
 });
