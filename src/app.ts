@@ -7,11 +7,12 @@ import type { Config } from './config.ts';
 import { type AbuseLimitsConfig, registerAbuseLimits } from './http/abuse-limits.ts';
 import { answerFrameworkError, registerErrorHandling } from './http/error-handler.ts';
 import type { AccessService } from './access/access-service.ts';
+import { type AccountStore, createAccountService } from './access/account-service.ts';
 import type { Authorizer } from './access/authorizer.ts';
 import { createCredentials } from './access/credentials.ts';
 import type { AccessStore, AuditLog } from './access/ports.ts';
 import { socketAccessFor } from './access/socket-access.ts';
-import { registerJwt } from './http/auth/jwt.ts';
+import { ACCESS_TOKEN_TTL_SECONDS, canSignTokens, registerJwt } from './http/auth/jwt.ts';
 import { withoutSecrets } from './http/log-redaction.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { useRequestValidation } from './http/validation.ts';
@@ -23,8 +24,8 @@ export interface AppDeps {
   config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth'> & AbuseLimitsConfig;
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
-  rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access'>;
-  access: { store: AccessStore; authorizer: Authorizer; service: AccessService; audit: AuditLog };
+  rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
+  access: { store: AccessStore; authorizer: Authorizer; service: AccessService; audit: AuditLog; accounts: AccountStore };
   logger: FastifyBaseLogger;
   collab: CollabServer;
   service: { name: string; version: string };
@@ -71,7 +72,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     verifyJwt: (token) => app.jwt.verify(token),
   });
   const { authorizer, audit } = deps.access;
+  // Made here, not in main.ts: it signs with app.jwt, which exists only once registerJwt ran.
+  const accounts = createAccountService({
+    store: deps.access.accounts,
+    audit,
+    signAccessToken: (userId) => app.jwt.sign({ sub: userId }),
+    canSign: canSignTokens(deps.config.jwt),
+    accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
+  });
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
-  await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service });
+  await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
   return app;
 }

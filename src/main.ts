@@ -18,6 +18,7 @@ import { watchAccessChanges } from './access/access-watch.ts';
 import { createAuthorizer } from './access/authorizer.ts';
 import { newDocumentKeys } from './access/document-keys.ts';
 import { createAccessRepository } from './storage/access-repository.ts';
+import { createAccountRepository } from './storage/account-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
 
@@ -76,7 +77,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
 
   const app = await buildApp({
     rest: { documents, history },
-    access: { store: accessStore, authorizer, service: accessService, audit },
+    access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
     config,
     redis,
     logger,

@@ -4,10 +4,12 @@ import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { AppError } from '../../errors.ts';
 import type { AccessService } from '../../access/access-service.ts';
+import type { AccountService } from '../../access/account-service.ts';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { Credentials } from '../../access/credentials.ts';
 import { requireCredential } from '../auth/authenticate.ts';
 import { registerAccessRoutes } from '../auth/access-routes.ts';
+import { registerAccountRoutes } from '../auth/account-routes.ts';
 import { requireDocumentAccess } from '../auth/document-access.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
 import { registerSyncRoutes } from './sync-routes.ts';
@@ -20,6 +22,7 @@ export interface RestDeps {
   credentials: Credentials;
   authorizer: Authorizer;
   access: AccessService;
+  accounts: AccountService;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */
@@ -42,4 +45,5 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   registerYjsRoutes(app, deps.documents);
   registerSyncRoutes(app, deps.history, deps.authorizer);
   registerAccessRoutes(app, deps.access);
+  registerAccountRoutes(app, deps.accounts);
 }
