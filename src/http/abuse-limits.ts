@@ -25,6 +25,12 @@ const UNLIMITED_PATHS = new Set(['/health', '/ready', '/metrics']);
 const DOCS_PREFIX = '/docs';
 /** Redis keys of REST and socket-connection counters start with this. */
 const REDIS_NAMESPACE = 'tandem:rate-limit:';
+/**
+ * Each address also has a ceiling of this many times the per-credential limit, whatever
+ * credentials it sends: otherwise a flood with a fresh made-up token per request would get a
+ * fresh bucket each time. Generous, so that many honest agents behind one NAT still fit.
+ */
+const ADDRESS_CEILING_FACTOR = 10;
 const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
 
 /**
@@ -89,6 +95,27 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
     // Retry-After and the X-RateLimit-* headers are already on the reply by then.
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Rate limit of ${context.max} requests per minute exceeded; retry in ${context.after}`),
+  });
+
+  const countAddress = app.createRateLimit({
+    max: config.rateLimitPerMinute * ADDRESS_CEILING_FACTOR,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `address:${normalizeIP(request.ip)}`,
+  });
+  // An app-level onRequest hook runs before the API's credential check, so refused floods of
+  // bad tokens are counted too.
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.rateLimit === false) return;
+    let counted;
+    try {
+      counted = await countAddress(request);
+    } catch (error) {
+      request.log.warn({ err: error }, 'rate-limit store does not answer; letting the request through');
+      return;
+    }
+    if (!counted.isAllowed && counted.isExceeded) {
+      throw new AppError('RATE_LIMITED', `More than ${counted.max} requests per minute from this address; retry in ${Math.ceil(counted.ttl / 1000)} s`);
+    }
   });
 
   await app.register(cors, {

@@ -157,6 +157,17 @@ describe('REST rate limit (per node)', () => {
     expect((await api.get('/v1', credential)).headers.get('x-ratelimit-remaining')).toBe('4');
   });
 
+  it('bounds one address whatever tokens it makes up: at most ten times the limit per minute', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 60; i++) statuses.push((await api.get('/v1/documents/x', bearer(`made-up-${i}`))).status);
+    // Each made-up token would have a fresh bucket of 5; the address ceiling is 50 (some of
+    // it already spent by the tests above), so the flood is cut off before it ends.
+    const firstRefusal = statuses.indexOf(429);
+    expect(firstRefusal).toBeGreaterThan(0);
+    expect(firstRefusal).toBeLessThanOrEqual(50);
+    expect(statuses.slice(firstRefusal).every((status) => status === 429)).toBe(true);
+  });
+
   it('grants no CORS without ALLOWED_ORIGINS', async () => {
     const response = await api.get('/health', { origin: ALLOWED_ORIGIN });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restAs, signTestToken, signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
 import type { TestNode } from '../helpers/node.ts';
 import { uniqueDocId } from '../helpers/node.ts';
-import { openRawSocket } from '../helpers/raw-socket.ts';
+import { authMessage, openRawSocket } from '../helpers/raw-socket.ts';
 import { restClient } from '../helpers/rest.ts';
 import { authenticateOn, hocuspocusAuth, yWebsocketOutcome } from '../helpers/socket-auth.ts';
 
@@ -70,6 +70,19 @@ describe('credentials on REST and both socket dialects', () => {
     expect([basic.status, basic.body.code]).toEqual([401, 'UNAUTHORIZED']);
     expect(await yWebsocketOutcome(node.wsUrl, documentId, undefined)).toEqual({ code: 4401, reason: 'UNAUTHORIZED' });
     expect(await hocuspocusAuth(node.wsUrl, documentId, '')).toEqual({ authenticated: false, reason: 'UNAUTHORIZED' });
+  });
+
+  it('bad document ids are refused before any use, with a good credential too: 400, 4400', async () => {
+    for (const bad of ['..%2F..%2Fetc', 'a%00b', 'x'.repeat(129), 'with%20space']) {
+      const rest = await owner.rest.get(`/v1/documents/${bad}`);
+      expect([rest.status, rest.body.code]).toEqual([400, 'INVALID_DOCUMENT_ID']);
+      expect(await yWebsocketOutcome(node.wsUrl, bad, owner.accessToken)).toEqual({ code: 4400, reason: 'INVALID_DOCUMENT_ID' });
+    }
+    // On /collab the id is in the frame itself: the frame is malformed, the socket closes.
+    const socket = openRawSocket(node.wsUrl, '/collab');
+    await socket.opened;
+    socket.send(authMessage('../etc', owner.accessToken));
+    expect(await socket.outcome).toEqual({ code: 4400, reason: 'INVALID_DOCUMENT_ID' });
   });
 
   it('a document key for document A opens A but not B: 403, 4403, FORBIDDEN', async () => {
