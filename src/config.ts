@@ -33,6 +33,8 @@ const EnvSchema = Type.Object({
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'tandem' }),
   /** How often live sockets' permissions are re-checked after access was taken away somewhere. */
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 100, default: 1000 }),
+  /** With REDIS_URL: how often each loaded document is compared with the op log, to repair updates the bus lost. */
+  BUS_REPAIR_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
   /** Comma-separated origins allowed for CORS and WebSocket upgrades; unset: no browser origin is checked or granted CORS. */
   ALLOWED_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
   /** REST requests per minute, per credential (or per IP without one). */
@@ -58,6 +60,7 @@ export interface Config {
   socketIdleTimeoutMs: number;
   jwt: JwtConfig;
   accessRecheckMs: number;
+  busRepairIntervalMs: number;
   /** null: no allow-list. */
   allowedOrigins: string[] | null;
   rateLimitPerMinute: number;
@@ -140,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     socketIdleTimeoutMs: parsed.SOCKET_IDLE_TIMEOUT_MS,
     jwt: jwtConfigOf(parsed),
     accessRecheckMs: parsed.ACCESS_RECHECK_MS,
+    busRepairIntervalMs: parsed.BUS_REPAIR_INTERVAL_MS,
     allowedOrigins: parsed.ALLOWED_ORIGINS
       ? parsed.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
       : null,

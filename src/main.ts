@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createInProcessBus } from './bus/in-process-bus.ts';
+import { createRedisBus } from './bus/redis-bus.ts';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
@@ -39,10 +42,16 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const metrics = createNodeMetrics(() => collab);
   const store = createDocumentStore(db.prisma);
   const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
+  const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createInProcessBus();
   collab = createCollabServer({
+    bus,
+    nodeId: randomUUID(),
+    busRepairIntervalMs: config.busRepairIntervalMs,
     storage: {
       ensure: (id, createIn) => store.ensure(id, createIn && { workspaceId: createIn.workspaceId, ...newDocumentKeys().hashes }),
       load: (id) => store.load(id),
+      loadAfter: (id, seq) => store.loadAfter(id, seq),
+      heads: (ids) => store.heads(ids),
       afterUnload: async (id) => {
         await store.snapshotIfDue(id, config.snapshotEvery);
       },
@@ -105,10 +114,10 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     {
       url,
       storage: db.kind === 'postgres' ? 'postgres' : `embedded (PGlite in ${config.storage.kind === 'embedded' ? config.storage.dataDir : ''})`,
-      bus: 'in-process',
+      bus: bus.distributed ? 'redis' : 'in-process',
       auth: config.auth,
     },
-    `Tandem listening on ${url} · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · bus: in-process · ${
+    `Tandem listening on ${url} · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · bus: ${bus.distributed ? 'Redis' : 'in-process'} · ${
       config.auth === 'off' ? 'AUTH=off: anyone may read and change every document (local experiments only)' : 'auth: on'
     }`,
   );
@@ -127,6 +136,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       await redis?.quit().catch(() => redis.disconnect());
       await collab.close();
       await opLog.close();
+      await bus.close();
       await db.close();
     },
   };

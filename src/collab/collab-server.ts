@@ -5,13 +5,19 @@ import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.t
 import { withContractCloseCodes } from './close-codes.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
 import { accessExtension, recheckConnections, SOCKET_ACCESS } from './access-extension.ts';
+import { createRoomBus } from './room-bus.ts';
 import { persistenceExtension, SERVER_WRITE, type ServerWrite } from './persistence.ts';
-import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, WriteAuthor } from './ports.ts';
+import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
 export interface CollabOptions {
   storage: RoomStorage;
   opLog: RoomOpLog;
+  bus: UpdateBus;
+  /** This node's id on the bus. */
+  nodeId: string;
+  /** With a distributed bus: how often loaded documents are checked against the log's heads. */
+  busRepairIntervalMs: number;
   logger: Logger;
   maxMessageBytes: number;
   idleTimeoutMs: number;
@@ -48,15 +54,34 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     void work.finally(() => background.delete(work));
   };
 
+  const roomBus = createRoomBus({
+    bus: options.bus,
+    storage: options.storage,
+    logger: options.logger,
+    nodeId: options.nodeId,
+    repairIntervalMs: options.busRepairIntervalMs,
+  });
+  // Every commit goes out on the bus, with the seq it got.
+  const opLog: RoomOpLog = {
+    async append(documentId, update, author) {
+      const seq = await options.opLog.append(documentId, update, author);
+      roomBus.committed(documentId, seq, update);
+      return seq;
+    },
+    whenDurable: (documentId) => options.opLog.whenDurable(documentId),
+  };
+
   const hocuspocus = new Hocuspocus({
     name: 'tandem',
     quiet: true,
     timeout: options.idleTimeoutMs,
     extensions: [
       accessExtension(options.logger),
+      roomBus.extension,
       persistenceExtension({
         storage: options.storage,
-        opLog: options.opLog,
+        opLog,
+        onLoaded: roomBus.loaded,
         logger: options.logger,
         maxPendingBytes: options.maxMessageBytes,
         track,
@@ -133,6 +158,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     },
 
     async close() {
+      roomBus.close();
       hocuspocus.closeConnections();
       hocuspocus.flushPendingStores();
       while (hocuspocus.getDocumentsCount() > 0 || hocuspocus.unloadingDocuments.size > 0 || background.size > 0) {

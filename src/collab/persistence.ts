@@ -32,6 +32,8 @@ export interface PersistenceOptions {
   logger: Logger;
   /** Pending (missing-dependency) update bytes a document may hold before they are dropped. */
   maxPendingBytes: number;
+  /** Told the seq a document was loaded up to (the bus continues from there). */
+  onLoaded?: (document: Document, seq: number) => void;
   /** Tracks background work (snapshots) so that shutdown can wait for it. */
   track: (work: Promise<unknown>) => void;
 }
@@ -59,6 +61,7 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
           for (const update of updates) Y.applyUpdate(document, update);
         }, FROM_STORAGE);
         logger.debug({ documentId: documentName, seq, updates: updates.length }, 'document loaded');
+        options.onLoaded?.(document, seq);
       } catch (error) {
         if (error instanceof AppError && error.code === 'DOC_NOT_FOUND') throw { reason: 'DOC_NOT_FOUND' };
         // Hocuspocus then refuses the connection and keeps no half-loaded document, so an

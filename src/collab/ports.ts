@@ -11,6 +11,13 @@ export interface RoomStorage {
   ensure(documentId: string, createIn: { workspaceId: string | null } | null): Promise<void>;
   /** The newest snapshot followed by the log after it, and the seq they reach. */
   load(documentId: string): Promise<{ seq: number; updates: Uint8Array[] }>;
+  /**
+   * What the log holds after `seq`: its updates and the seq they reach (the whole state when
+   * the log after `seq` was compacted away). How a room catches up with other nodes.
+   */
+  loadAfter(documentId: string, seq: number): Promise<{ seq: number; updates: Uint8Array[] }>;
+  /** Head seqs of these documents (missing ones left out), in one query. */
+  heads(documentIds: string[]): Promise<Map<string, number>>;
   /** Called after a document unloads; may compact its log into a snapshot. */
   afterUnload(documentId: string): Promise<void>;
 }
@@ -58,4 +65,26 @@ export interface SocketGrant {
  */
 export interface SocketAccess {
   authorize(token: string, documentId: string): Promise<SocketGrant>;
+}
+
+/** What travels between nodes about one document. */
+export type BusMessage =
+  /** An update committed to the op log at `seq`. */
+  | { kind: 'update'; origin: string; seq: number; payload: Uint8Array }
+  /** An awareness update (y-protocols encoding) from a node's clients. */
+  | { kind: 'awareness'; origin: string; payload: Uint8Array };
+
+/**
+ * Carries committed updates and awareness between nodes (bus/: Redis, or in-process for one
+ * node). Delivery is best effort: the rooms repair lost updates from the op log.
+ */
+export interface UpdateBus {
+  /** True when other nodes may exist (then rooms also poll the log for what the bus lost). */
+  readonly distributed: boolean;
+  /** Resolves once subscribed: every message published after that reaches `handler`. */
+  subscribe(documentId: string, handler: (message: BusMessage) => void): Promise<() => Promise<void>>;
+  /** Fire and forget; a lost message is repaired from the op log by the receivers. */
+  publish(documentId: string, message: BusMessage): void;
+  /** `listener` runs after the bus reconnected: messages may have been lost meanwhile. */
+  onReconnect(listener: () => void): void;
 }

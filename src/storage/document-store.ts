@@ -28,6 +28,9 @@ export interface DocumentStore {
   loadAt(documentId: string, seq: number): Promise<Uint8Array[] | null>;
   /** Writes a snapshot at the head when the log has grown by `every` updates since the last one. */
   snapshotIfDue(documentId: string, every: number): Promise<boolean>;
+  /** The log after `seq` and the seq it reaches; the whole state when that part was compacted away. */
+  loadAfter(documentId: string, seq: number): Promise<StoredState>;
+  heads(documentIds: string[]): Promise<Map<string, number>>;
 }
 
 const LOAD_ATTEMPTS = 5;
@@ -85,6 +88,25 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
   }
 
   return {
+    async loadAfter(documentId, seq) {
+      const tail = await prisma.documentUpdate.findMany({
+        where: { documentId, seq: { gt: seq } },
+        orderBy: { seq: 'asc' },
+        select: { seq: true, update: true },
+      });
+      // Gapless from seq + 1, or the log was trimmed past it: then the whole state.
+      if (tail.every((row, index) => row.seq === seq + index + 1)) {
+        return { seq: tail.at(-1)?.seq ?? seq, updates: tail.map((row) => row.update as Uint8Array) };
+      }
+      return load(documentId);
+    },
+
+    async heads(documentIds) {
+      if (documentIds.length === 0) return new Map();
+      const rows = await prisma.document.findMany({ where: { id: { in: documentIds } }, select: { id: true, headSeq: true } });
+      return new Map(rows.map((row) => [row.id, row.headSeq]));
+    },
+
     async ensure(documentId, creation) {
       if (creation === null) {
         const row = await prisma.document.findUnique({ where: { id: documentId }, select: { deletedAt: true } });
