@@ -21,7 +21,7 @@ import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth'> & AbuseLimitsConfig;
+  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy'> & AbuseLimitsConfig;
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
@@ -33,6 +33,11 @@ export interface AppDeps {
   metrics: Registry;
 }
 
+/** A number of hops as proxy-addr's function form (Fastify's types omit the number form). */
+function trustProxyOption(value: Config['trustProxy']) {
+  return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
+}
+
 /** Builds the HTTP/WebSocket app of one node. Never listens: main.ts and tests do. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Document ids are up to 128 characters, more once percent-encoded; longer ones must reach
@@ -40,6 +45,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: withoutSecrets(deps.logger),
     routerOptions: { maxParamLength: 1024 },
+    // Behind nginx every request comes from nginx: TRUST_PROXY makes request.ip the client's.
+    trustProxy: trustProxyOption(deps.config.trustProxy),
     frameworkErrors: answerFrameworkError,
     // One limit for what a client may send, over a socket or in a request body.
     bodyLimit: deps.config.maxMessageBytes,

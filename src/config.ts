@@ -37,6 +37,11 @@ const EnvSchema = Type.Object({
   BUS_REPAIR_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
   /** Comma-separated origins allowed for CORS and WebSocket upgrades; unset: no browser origin is checked or granted CORS. */
   ALLOWED_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Behind a load balancer: which X-Forwarded-For hops to believe for the client's address
+   * (rate limits, audit): "true" (all), a number of hops, or comma-separated proxy addresses.
+   */
+  TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   /** REST requests per minute, per credential (or per IP without one). */
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
   /** New WebSocket connections per minute from one IP. */
@@ -63,6 +68,8 @@ export interface Config {
   busRepairIntervalMs: number;
   /** null: no allow-list. */
   allowedOrigins: string[] | null;
+  /** Fastify's trustProxy: false (the default) believes no X-Forwarded-For. */
+  trustProxy: boolean | number | string;
   rateLimitPerMinute: number;
   socketConnectionsPerMinute: number;
   socketMessagesPerSecond: number;
@@ -147,10 +154,18 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedOrigins: parsed.ALLOWED_ORIGINS
       ? parsed.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
       : null,
+    trustProxy: trustProxyOf(parsed.TRUST_PROXY),
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
   } satisfies Config);
+}
+
+function trustProxyOf(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 /**

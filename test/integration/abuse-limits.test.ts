@@ -174,6 +174,24 @@ describe('REST rate limit (per node)', () => {
   });
 });
 
+describe('behind a proxy (TRUST_PROXY)', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode('postgres', { env: { AUTH: 'off', RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: '1' } });
+  });
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it('counts each client address from X-Forwarded-For, not the proxy\'s', async () => {
+    const api = restClient(node.url);
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    for (let i = 0; i < 2; i++) expect((await api.get('/v1', from('203.0.113.7'))).status).toBe(200);
+    expect((await api.get('/v1', from('203.0.113.7'))).status).toBe(429);
+    expect((await api.get('/v1', from('198.51.100.9'))).status).toBe(200);
+  });
+});
+
 describe('REST rate limit shared through Redis', () => {
   let nodes: TestNode[] = [];
   let redis: Redis;

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 1000,
       busRepairIntervalMs: 1000,
       allowedOrigins: null,
+      trustProxy: false,
       rateLimitPerMinute: 1200,
       socketConnectionsPerMinute: 300,
       socketMessagesPerSecond: 300,
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       ACCESS_RECHECK_MS: '500',
       ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
       RATE_LIMIT_PER_MINUTE: '60',
+      TRUST_PROXY: '1',
       SOCKET_CONNECTIONS_PER_MINUTE: '30',
       SOCKET_MESSAGES_PER_SECOND: '50',
     });
@@ -92,6 +94,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 500,
       busRepairIntervalMs: 1000,
       allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      trustProxy: 1,
       rateLimitPerMinute: 60,
       socketConnectionsPerMinute: 30,
       socketMessagesPerSecond: 50,
