@@ -1,6 +1,7 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
+import { mulberry32 } from './random.ts';
 
 /**
  * A bare `ws` client for sending hand-made frames (the stock providers only send good ones),
@@ -242,14 +243,6 @@ export const isAuthenticated = (documentName: string) => (message: Uint8Array) =
 
 /** Deterministic pseudo-random bytes (mulberry32), so a failing garbage case can be replayed. */
 export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
-  let state = seed >>> 0;
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    bytes[i] = ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  }
-  return bytes;
+  const next = mulberry32(seed);
+  return Uint8Array.from({ length }, () => next() & 0xff);
 }

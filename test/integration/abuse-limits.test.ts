@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
 import { addressed, authMessage, body, isAuthenticated } from '../helpers/raw-socket.ts';
 
@@ -19,7 +20,6 @@ const RATE_LIMITED = { code: 4429, reason: 'RATE_LIMITED' };
 const FORBIDDEN = { code: 4403, reason: 'FORBIDDEN' };
 const ALLOWED_ORIGIN = 'https://app.example';
 const FOREIGN_ORIGIN = 'https://evil.example';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const bearer = (label: string) => ({ authorization: `Bearer ${uniqueDocId(label)}` });
 
@@ -196,9 +196,9 @@ describe('REST rate limit shared through Redis', () => {
   let nodes: TestNode[] = [];
   let redis: Redis;
   beforeAll(async () => {
-    const env = { AUTH: 'off', RATE_LIMIT_PER_MINUTE: '4', REDIS_URL };
+    const env = { AUTH: 'off', RATE_LIMIT_PER_MINUTE: '4', REDIS_URL: TEST_REDIS_URL };
     nodes = await Promise.all([startTestNode('postgres', { env }), startTestNode('postgres', { env })]);
-    redis = new Redis(REDIS_URL);
+    redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
     await Promise.all(nodes.map((node) => node.close()));

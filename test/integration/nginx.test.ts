@@ -1,15 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { freePort, TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => {
   try {
     execFileSync(path, ['-v'], { stdio: 'ignore' });
@@ -18,17 +17,6 @@ const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => {
     return false;
   }
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /**
  * deploy/nginx.conf as shipped, with this test's two nodes and port swapped in, and nginx's
@@ -41,7 +29,7 @@ describe.skipIf(!NGINX)('two nodes behind nginx with deploy/nginx.conf', () => {
   let base: string;
 
   beforeAll(async () => {
-    const env = { REDIS_URL };
+    const env = { REDIS_URL: TEST_REDIS_URL };
     nodes = await Promise.all([startTestNode('postgres', { env }), startTestNode('postgres', { env })]);
     dir = await mkdtemp(join(tmpdir(), 'tandem-nginx-'));
     const port = await freePort();

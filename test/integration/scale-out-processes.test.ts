@@ -4,23 +4,12 @@ import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/clients.ts';
 import { uniqueDocId } from '../helpers/node.ts';
+import { seededRandom } from '../helpers/random.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { restClient } from '../helpers/rest.ts';
 import { killAllServerProcesses, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Deterministic randomness (mulberry32), so a failing run can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A person typing unique tokens into one document, connected to one node at a time. */
 class Typist {
@@ -93,7 +82,7 @@ describe('three node processes on one Postgres and one Redis', () => {
 
   it('random concurrent edits with clients moving between nodes converge, with no duplicated text', async () => {
     const id = uniqueDocId('three-nodes');
-    const next = random(20261122);
+    const next = seededRandom(20261122);
     const typists = Array.from({ length: 6 }, (_, i) => new Typist(`t${i}`, id, nodes[i % 3]!));
     const until = Date.now() + 3000;
     while (Date.now() < until) {
@@ -108,7 +97,7 @@ describe('three node processes on one Postgres and one Redis', () => {
 
   it('after kill -9 of a node mid-edit its clients reconnect elsewhere and nothing is lost', async () => {
     const id = uniqueDocId('kill-node');
-    const next = random(7);
+    const next = seededRandom(7);
     const [victim, ...survivors] = [nodes[0]!, nodes[1]!, nodes[2]!];
     const typists = Array.from({ length: 6 }, (_, i) => new Typist(`k${i}`, id, [victim, ...survivors][i % 3]!));
     for (let i = 0; i < 200; i++) {
@@ -130,7 +119,7 @@ describe('three node processes on one Postgres and one Redis', () => {
 
   it('Redis killed and restarted mid-edit: every client converges within 2 s of its return', async () => {
     const id = uniqueDocId('redis-restart');
-    const next = random(99);
+    const next = seededRandom(99);
     const typists = Array.from({ length: 4 }, (_, i) => new Typist(`r${i}`, id, nodes[i % nodes.length]!));
     for (let i = 0; i < 100; i++) {
       typists[i % typists.length]!.type(next);

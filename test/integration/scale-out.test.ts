@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
 import { openDatabase, type Database } from '../../src/storage/database.ts';
 import { createOpLogWriter } from '../../src/storage/op-log.ts';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * Two nodes sharing Postgres and Redis (in this process, each with its own connections):
@@ -21,11 +21,11 @@ describe('two nodes on one Redis bus', () => {
   let db: Database;
   beforeAll(async () => {
     // a and b check the log only once a minute: what their clients see came over the bus.
-    const env = { REDIS_URL, BUS_REPAIR_INTERVAL_MS: '60000' };
+    const env = { REDIS_URL: TEST_REDIS_URL, BUS_REPAIR_INTERVAL_MS: '60000' };
     [a, b, repairing] = await Promise.all([
       startTestNode('postgres', { env }),
       startTestNode('postgres', { env }),
-      startTestNode('postgres', { env: { REDIS_URL, BUS_REPAIR_INTERVAL_MS: '200' } }),
+      startTestNode('postgres', { env: { REDIS_URL: TEST_REDIS_URL, BUS_REPAIR_INTERVAL_MS: '200' } }),
     ]);
     db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, pino({ level: 'silent' }));
   });
