@@ -65,7 +65,11 @@ export function createCredentials(options: CredentialOptions) {
     }
   }
 
-  async function resolve(token: string | undefined, allowSocketToken: boolean): Promise<Principal> {
+  /**
+   * `socketDocument`: the document a socket opens (a one-time socket token asked for another
+   * one is FORBIDDEN), or null for REST, where socket tokens are not credentials.
+   */
+  async function resolve(token: string | undefined, socketDocument: string | null): Promise<Principal> {
     if (options.open) return { kind: 'open' };
     if (token === undefined || token === '') {
       throw unauthorized('No credential: send "Authorization: Bearer <token>" (REST) or a token (sockets)');
@@ -78,9 +82,12 @@ export function createCredentials(options: CredentialOptions) {
       case 'documentKey':
         return documentKeyOf(hashSecret(token));
       case 'socketToken': {
-        if (!allowSocketToken) throw unauthorized('A socket token opens a socket once; it is not a REST credential');
+        if (socketDocument === null) throw unauthorized('A socket token opens a socket once; it is not a REST credential');
         const grant = await store.consumeSocketToken(hashSecret(token));
         if (!grant) throw unauthorized('Unknown, expired or already used socket token');
+        if (grant.documentId !== null && grant.documentId !== socketDocument) {
+          throw new AppError('FORBIDDEN', 'This socket token was issued for another document');
+        }
         return grantOf(grant);
       }
       default:
@@ -89,21 +96,7 @@ export function createCredentials(options: CredentialOptions) {
   }
 
   return {
-    forRequest: (token: string | undefined) => resolve(token, false),
-    /**
-     * For a socket: the principal and, for a one-time token asked for one document, that
-     * document (opening another with it is FORBIDDEN).
-     */
-    async forSocket(token: string | undefined, documentId: string): Promise<Principal> {
-      if (tokenKindOf(token ?? '') === 'socketToken' && !options.open) {
-        const grant = await store.consumeSocketToken(hashSecret(token!));
-        if (!grant) throw unauthorized('Unknown, expired or already used socket token');
-        if (grant.documentId !== null && grant.documentId !== documentId) {
-          throw new AppError('FORBIDDEN', 'This socket token was issued for another document');
-        }
-        return grantOf(grant);
-      }
-      return resolve(token, true);
-    },
+    forRequest: (token: string | undefined) => resolve(token, null),
+    forSocket: (token: string | undefined, documentId: string) => resolve(token, documentId),
   };
 }
