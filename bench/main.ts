@@ -12,7 +12,7 @@ import { SCENARIOS, type ScenarioContext, type ScenarioOutput } from './scenario
 import { type ServerName, startServer } from './servers.ts';
 
 /**
- * npm run bench [-- --quick] [-- --only=tandem,reference] [-- --profile]: Tandem, the reference y-websocket
+ * npm run bench [-- --quick] [-- --only=tandem,reference] [-- --scenario=S5] [-- --profile]: Tandem, the reference y-websocket
  * server, Hocuspocus and a relay, one after another, under the same load; a table on the
  * terminal and, for a full run, BENCHMARKS.md.
  */
@@ -22,12 +22,16 @@ const quick = args.includes('--quick');
 const plan = quick ? QUICK : FULL;
 const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',') as ServerName[] | undefined;
 const servers: ServerName[] = only ?? ['tandem', 'reference', 'hocuspocus', 'relay'];
+/** --scenario=S5 runs the scenarios whose name starts with it (and writes no BENCHMARKS.md). */
+const scenarioPrefix = args.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
+const scenarios = SCENARIOS.filter((scenario) => !scenarioPrefix || scenario.name.startsWith(scenarioPrefix));
 const adminUrl = process.env.BENCH_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const BENCH_DB = 'tandem_bench';
 const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${BENCH_DB}`);
 
 function ensurePeers(): void {
-  if (existsSync(join(ROOT, 'bench/peers/node_modules/@y/websocket-server'))) return;
+  const installed = ['@y/websocket-server', '@hocuspocus/extension-redis'].every((pkg) => existsSync(join(ROOT, 'bench/peers/node_modules', pkg)));
+  if (installed) return;
   console.log('installing the peer servers (bench/peers) ...');
   execFileSync('npm', ['ci', '--prefix', join(ROOT, 'bench/peers'), '--no-audit', '--no-fund'], { stdio: 'inherit' });
 }
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   const out: ScenarioOutput = { figures: [], clientLoad: [], notes: [] };
   const started = Date.now();
 
-  for (const scenario of SCENARIOS) {
+  for (const scenario of scenarios) {
     for (const name of servers) {
       const server = await startServer(name, { databaseUrl });
       const t0 = Date.now();
@@ -82,7 +86,7 @@ async function main(): Promise<void> {
   const rows = mergeFigures(out.figures);
   const targets = checkTargets(rows);
   let profile = '';
-  if ((plan.profile || args.includes('--profile')) && servers.includes('tandem')) profile = await profileTandem(context);
+  if ((plan.profile || args.includes('--profile')) && servers.includes('tandem') && (!scenarioPrefix || args.includes('--profile'))) profile = await profileTandem(context);
 
   const results = table(rows);
   const targetLines = targets.map(({ target, measured, met }) => `- ${met === undefined ? '?' : met ? 'met' : 'MISSED'}: ${target}: ${measured}`);
@@ -91,7 +95,7 @@ async function main(): Promise<void> {
   if (out.notes.length > 0) console.log(out.notes.join('\n'));
   console.log(`bench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
-  if (quick || only) return;
+  if (quick || only || scenarioPrefix) return;
   const host = machine();
   const markdown = [
     '# Benchmarks',

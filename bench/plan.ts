@@ -4,6 +4,8 @@ export interface BenchPlan {
   s2: { documents: number; durationMs: number };
   s3: { edits: number };
   s4: { connections: number; rooms: number };
+  /** Writers per document are 2, one on each node; writesPerSecond is the total over all documents. */
+  s5: { documents: number; clientsPerDocument: number; writesPerSecond: number; durationMs: number };
   s7: { requests: number; manyDocuments: number };
   trace: { limit?: number | undefined };
   profile: boolean;
@@ -14,6 +16,7 @@ export const FULL: BenchPlan = {
   s2: { documents: 500, durationMs: 20_000 },
   s3: { edits: 100_000 },
   s4: { connections: 5_000, rooms: 50 },
+  s5: { documents: 10, clientsPerDocument: 4, writesPerSecond: 500, durationMs: 20_000 },
   s7: { requests: 1_000, manyDocuments: 50 },
   trace: {},
   profile: true,
@@ -24,6 +27,7 @@ export const QUICK: BenchPlan = {
   s2: { documents: 60, durationMs: 3_000 },
   s3: { edits: 10_000 },
   s4: { connections: 500, rooms: 10 },
+  s5: { documents: 10, clientsPerDocument: 4, writesPerSecond: 500, durationMs: 3_000 },
   s7: { requests: 60, manyDocuments: 10 },
   trace: { limit: 10_000 },
   profile: false,

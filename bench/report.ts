@@ -72,6 +72,7 @@ export function checkTargets(rows: readonly Figure[]): TargetResult[] {
   const cold = find('S3', 'fresh client sync, loaded from storage')?.tandem;
   const local = find('S3', 'local encode + apply')?.tandem;
   check('S3 cold sync ≤ 1.3× local encode + apply', cold, local === undefined ? undefined : local * 1.3, (v, l) => `${v.toFixed(0)} ms vs ${(l / 1.3).toFixed(0)} ms local (${(v / (l / 1.3)).toFixed(2)}×)`);
+  s5Targets(find, check);
   for (const load of ['S1', 'S2']) {
     const lag = find('S6', `commit lag p99 (${load} load)`)?.tandem;
     check(`S6 commit lag p99 ≤ 50 ms (${load} load)`, lag, 50, (v) => `${v.toFixed(1)} ms (interpolated from the histogram)`);
@@ -87,4 +88,31 @@ export function clientLoadTable(loads: readonly { scenario: string; server: Serv
     );
   }
   return lines.join('\n');
+}
+
+type Find = (scenario: string, metric: string) => Figure['values'] | undefined;
+type Check = (target: string, value: number | undefined, limit: number | undefined, describe: (v: number, l: number) => string) => void;
+
+/** Issue 6's two-node targets for Tandem, each with Hocuspocus + Redis's own figure beside it. */
+function s5Targets(find: Find, check: Check): void {
+  const one = (metric: string) => find('S5', `one node: ${metric}`);
+  const two = (metric: string) => find('S5', `two nodes: ${metric}`);
+  const beside = (values: Figure['values'] | undefined, unit: string, digits = 1) =>
+    values?.hocuspocus === undefined ? '' : `; Hocuspocus + Redis ${values.hocuspocus.toFixed(digits)}${unit}`;
+  const [p50One, p50Two] = [one('latency p50'), two('cross-node latency p50')];
+  check('S5 cross-node p50 ≤ one-node p50 + 1 ms', p50Two?.tandem, p50One?.tandem === undefined ? undefined : p50One.tandem + 1, (v, l) =>
+    `${v.toFixed(1)} ms vs ${(l - 1).toFixed(1)} ms on one node${beside(p50Two, ' ms')} (one node ${p50One?.hocuspocus?.toFixed(1) ?? '–'} ms)`);
+  const [p99One, p99Two] = [one('latency p99'), two('cross-node latency p99')];
+  check('S5 cross-node p99 ≤ 2× one-node p99', p99Two?.tandem, p99One?.tandem === undefined ? undefined : p99One.tandem * 2, (v, l) =>
+    `${v.toFixed(1)} ms vs ${(l / 2).toFixed(1)} ms on one node${beside(p99Two, ' ms')} (one node ${p99One?.hocuspocus?.toFixed(1) ?? '–'} ms)`);
+  const [cpuOne, cpuTwo] = [one('server CPU per delivered update'), two('CPU per delivered update')];
+  check('S5 two-node CPU per delivered update ≤ 1.5× one node', cpuTwo?.tandem, cpuOne?.tandem === undefined ? undefined : cpuOne.tandem * 1.5, (v, l) =>
+    `${v.toFixed(1)} µs vs ${(l / 1.5).toFixed(1)} µs (${(v / (l / 1.5)).toFixed(2)}×)` +
+    (cpuTwo?.hocuspocus !== undefined && cpuOne?.hocuspocus !== undefined ? `; Hocuspocus + Redis ${(cpuTwo.hocuspocus / cpuOne.hocuspocus).toFixed(2)}× its one node` : ''));
+  const ratio = two('delivery ratio');
+  const offered = two('writes/s offered')?.tandem;
+  check(`S5 two-node delivery ratio 1.0 at ${offered === undefined ? '500' : offered.toFixed(0)} writes/s`, ratio?.tandem === undefined ? undefined : 1 - ratio.tandem, 0, () =>
+    `${ratio!.tandem!.toFixed(4)}${beside(ratio, '', 3)}`);
+  const longest = two('longest delivery');
+  check('S5 no delivery stall over 100 ms on two nodes (longest delivery)', longest?.tandem, 100, (v) => `${v.toFixed(1)} ms${beside(longest, ' ms')}`);
 }

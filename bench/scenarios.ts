@@ -1,11 +1,11 @@
 import type { ColdSyncResult } from './load/cold-sync.ts';
-import type { FanoutResult } from './load/fanout.ts';
+import type { FanoutResult, FanoutTask } from './load/fanout.ts';
 import type { RestWritesResult } from './load/rest-writes.ts';
 import { runTask } from './load/run-task.ts';
 import type { ClientLoad } from './load/worker.ts';
 import type { BenchPlan } from './plan.ts';
 import { postgresPids, rssBytes, totalCpuMicros } from './proc.ts';
-import type { RunningServer, ServerName } from './servers.ts';
+import { type RunningServer, type ServerName, startCluster } from './servers.ts';
 import { type Histogram, histogramDelta, histogramQuantile, parseHistogram, percentile } from './stats.ts';
 
 /** One figure of the report, per server; ratios and targets are computed from these. */
@@ -36,7 +36,7 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
  */
 async function serverCpu(server: RunningServer): Promise<{ total: number; postgres: number }> {
   const postgres = server.name === 'tandem' ? totalCpuMicros(await postgresPids(server.databaseUrl!)) : 0;
-  return { total: totalCpuMicros([server.pid]) + postgres, postgres };
+  return { total: totalCpuMicros(server.pids) + postgres, postgres };
 }
 
 async function commitLag(server: RunningServer): Promise<Histogram | undefined> {
@@ -56,12 +56,42 @@ async function waitForUnload(server: RunningServer): Promise<void> {
 
 type Scenario = (server: RunningServer, context: ScenarioContext, out: ScenarioOutput) => Promise<void>;
 
+interface MeasuredFanout {
+  result: FanoutResult;
+  client: ClientLoad;
+  /** The server's CPU while typing (µs): its processes, Postgres for Tandem. */
+  cpu: { total: number; postgres: number };
+  /** Tandem's commit lag while typing. */
+  lag: Histogram | undefined;
+}
+
+/** A fanout task with the server's CPU and commit lag read over the typing window alone. */
+async function measuredFanout(server: RunningServer, task: FanoutTask, onConnected: () => Promise<void> = async () => undefined): Promise<MeasuredFanout> {
+  let cpuStart = { total: 0, postgres: 0 };
+  let lagStart: Histogram | undefined;
+  const { result, client } = await runTask<FanoutResult>(server, task, async (name) => {
+    if (name === 'connected') await onConnected();
+    else if (name === 'typing') {
+      cpuStart = await serverCpu(server);
+      lagStart = await commitLag(server);
+    }
+  });
+  const cpuEnd = await serverCpu(server);
+  const lagEnd = await commitLag(server);
+  return {
+    result,
+    client,
+    cpu: { total: cpuEnd.total - cpuStart.total, postgres: cpuEnd.postgres - cpuStart.postgres },
+    lag: lagStart && lagEnd ? histogramDelta(lagStart, lagEnd) : undefined,
+  };
+}
+
 const fanout =
   (label: 'S1' | 'S2'): Scenario =>
   async (server, { plan, runId }, out) => {
     const s1 = label === 'S1';
-    const task = {
-      kind: 'fanout' as const,
+    const task: FanoutTask = {
+      kind: 'fanout',
       rooms: s1 ? 1 : plan.s2.documents,
       clientsPerRoom: s1 ? plan.s1.clients : 2,
       writersPerRoom: s1 ? plan.s1.writers : 1,
@@ -72,21 +102,10 @@ const fanout =
     await settle(500);
     const rssBefore = rssBytes(server.pid);
     let rssConnected = 0;
-    let cpuStart = { total: 0, postgres: 0 };
-    let lagStart: Histogram | undefined;
-    const { result, client } = await runTask<FanoutResult>(server, task, async (name) => {
-      if (name === 'connected') {
-        await settle(1_000);
-        rssConnected = rssBytes(server.pid);
-      } else if (name === 'typing') {
-        cpuStart = await serverCpu(server);
-        lagStart = await commitLag(server);
-      }
+    const { result, client, cpu, lag } = await measuredFanout(server, task, async () => {
+      await settle(1_000);
+      rssConnected = rssBytes(server.pid);
     });
-    const cpuEnd = await serverCpu(server);
-    const cpu = cpuEnd.total - cpuStart.total;
-    const postgresCpu = cpuEnd.postgres - cpuStart.postgres;
-    const lagEnd = await commitLag(server);
     const put = (metric: string, unit: string, value: number) =>
       out.figures.push({ scenario: label, metric, unit, values: { [server.name]: value } });
     put('latency p50', 'ms', percentile(result.latenciesMs, 50));
@@ -95,20 +114,68 @@ const fanout =
     if (s1) {
       put('delivered updates/s', '/s', result.deliveries / (result.windowMs / 1000));
       put('delivery ratio', '', result.deliveries / result.expectedDeliveries);
-      put('server CPU per delivered update', 'µs', cpu / Math.max(1, result.deliveries));
-      if (server.name === 'tandem') put('… of which Postgres', 'µs', postgresCpu / Math.max(1, result.deliveries));
+      put('server CPU per delivered update', 'µs', cpu.total / Math.max(1, result.deliveries));
+      if (server.name === 'tandem') put('… of which Postgres', 'µs', cpu.postgres / Math.max(1, result.deliveries));
     } else {
-      put('server CPU per write', 'µs', cpu / Math.max(1, result.writes));
-      if (server.name === 'tandem') put('… of which Postgres', 'µs', postgresCpu / Math.max(1, result.writes));
+      put('server CPU per write', 'µs', cpu.total / Math.max(1, result.writes));
+      if (server.name === 'tandem') put('… of which Postgres', 'µs', cpu.postgres / Math.max(1, result.writes));
       put('RSS per connection', 'KB', (rssConnected - rssBefore) / 1024 / (task.rooms * task.clientsPerRoom));
     }
-    if (lagStart && lagEnd) {
-      const lag = histogramDelta(lagStart, lagEnd);
+    if (lag) {
       out.figures.push({ scenario: 'S6', metric: `commit lag p50 (${label} load)`, unit: 'ms', values: { tandem: histogramQuantile(lag, 0.5) * 1000 } });
       out.figures.push({ scenario: 'S6', metric: `commit lag p99 (${label} load)`, unit: 'ms', values: { tandem: histogramQuantile(lag, 0.99) * 1000 } });
     }
     out.clientLoad.push({ scenario: label, server: server.name, load: client });
   };
+
+/**
+ * S5: the same documents and typing on one node, then on two nodes of the same server sharing
+ * a Redis of their own (Tandem's bus; Hocuspocus's @hocuspocus/extension-redis), with each
+ * document's clients split over both nodes. Latency on two nodes counts cross-node deliveries.
+ */
+const crossNode: Scenario = async (server, { plan, runId }, out) => {
+  if (server.name !== 'tandem' && server.name !== 'hocuspocus') return;
+  const writersPerRoom = 2;
+  const task = (suffix: string): FanoutTask => ({
+    kind: 'fanout',
+    rooms: plan.s5.documents,
+    clientsPerRoom: plan.s5.clientsPerDocument,
+    writersPerRoom,
+    writesPerSecond: plan.s5.writesPerSecond / (plan.s5.documents * writersPerRoom),
+    durationMs: plan.s5.durationMs,
+    roomPrefix: `${runId}-s5-${server.name}-${suffix}`,
+  });
+  await settle(500);
+  const one = await measuredFanout(server, task('one'));
+  const cluster = await startCluster(server.name, 2, { databaseUrl: server.databaseUrl ?? '' });
+  let two: MeasuredFanout;
+  try {
+    await settle(500);
+    two = await measuredFanout(cluster, task('two'));
+  } finally {
+    await cluster.stop();
+  }
+  const put = (metric: string, unit: string, value: number) =>
+    out.figures.push({ scenario: 'S5', metric, unit, values: { [server.name]: value } });
+  const perDelivery = (run: MeasuredFanout) => run.cpu.total / Math.max(1, run.result.deliveries);
+  put('one node: latency p50', 'ms', percentile(one.result.latenciesMs, 50));
+  put('two nodes: cross-node latency p50', 'ms', percentile(two.result.crossNodeLatenciesMs, 50));
+  put('one node: latency p99', 'ms', percentile(one.result.latenciesMs, 99));
+  put('two nodes: cross-node latency p99', 'ms', percentile(two.result.crossNodeLatenciesMs, 99));
+  put('one node: longest delivery', 'ms', percentile(one.result.latenciesMs, 100));
+  put('two nodes: longest delivery', 'ms', percentile(two.result.latenciesMs, 100));
+  put('one node: delivery ratio', '', one.result.deliveries / one.result.expectedDeliveries);
+  put('two nodes: delivery ratio', '', two.result.deliveries / two.result.expectedDeliveries);
+  put('one node: server CPU per delivered update', 'µs', perDelivery(one));
+  put('two nodes: CPU per delivered update (nodes + Redis)', 'µs', perDelivery(two));
+  put('two nodes: writes/s offered', '/s', two.result.writes / (two.result.windowMs / 1000));
+  // Tandem publishes after commit, so its cross-node latency includes the commit lag.
+  for (const [label, run] of [['one node', one], ['two nodes (first node)', two]] as const) {
+    if (run.lag) put(`${label}: commit lag p50`, 'ms', histogramQuantile(run.lag, 0.5) * 1000);
+  }
+  out.clientLoad.push({ scenario: 'S5 one node', server: server.name, load: one.client });
+  out.clientLoad.push({ scenario: 'S5 two nodes', server: server.name, load: two.client });
+};
 
 const coldSync: Scenario = async (server, { plan, runId }, out) => {
   if (server.name === 'relay') return;
@@ -199,6 +266,7 @@ export const SCENARIOS: { name: string; run: Scenario }[] = [
   { name: 'S2 many documents', run: fanout('S2') },
   { name: 'S3 cold sync', run: coldSync },
   { name: 'S4 idle connections', run: idle },
+  { name: 'S5 two nodes', run: crossNode },
   { name: 'S7 REST writes', run: restWrites },
   { name: 'trace replay', run: traceReplay },
 ];

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { type AddressInfo, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startRedis } from './redis.ts';
 
 /** The servers under test, each as its own process on a free loopback port. */
 export type ServerName = 'tandem' | 'reference' | 'hocuspocus' | 'relay';
@@ -13,6 +14,8 @@ export interface ServerTarget {
   dialect: 'y-websocket' | 'hocuspocus';
   /** y-websocket: the provider's serverUrl (the room is appended); Hocuspocus: the url. */
   wsUrl: string;
+  /** Every node's wsUrl (one for a single server); clients of a document are spread over them. */
+  wsUrls: string[];
   /** Tandem's HTTP base (REST and /metrics). */
   httpUrl?: string | undefined;
   /** Tandem's database. */
@@ -20,7 +23,10 @@ export interface ServerTarget {
 }
 
 export interface RunningServer extends ServerTarget {
+  /** The (first) node's process: memory figures. */
   pid: number;
+  /** Every process whose CPU is the server's: its nodes and, for a cluster, its Redis. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -31,6 +37,34 @@ export interface StartOptions {
   databaseUrl: string;
   /** Extra node flags for Tandem (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /** A node of a cluster: Tandem's bus, or Hocuspocus with @hocuspocus/extension-redis. */
+  redisUrl?: string;
+}
+
+/**
+ * `nodes` processes of one server on one Redis of their own (and, for Tandem, one database),
+ * as a load balancer would see them. CPU figures include the Redis process.
+ */
+export async function startCluster(name: 'tandem' | 'hocuspocus', nodes: number, options: StartOptions): Promise<RunningServer> {
+  const redis = await startRedis(await freePort());
+  const started: RunningServer[] = [];
+  try {
+    for (let i = 0; i < nodes; i++) started.push(await startServer(name, { ...options, redisUrl: redis.url }));
+  } catch (error) {
+    await Promise.all(started.map((node) => node.stop()));
+    await redis.stop();
+    throw error;
+  }
+  const [first] = started;
+  return {
+    ...first!,
+    wsUrls: started.map((node) => node.wsUrl),
+    pids: [...started.map((node) => node.pid), redis.pid],
+    async stop() {
+      await Promise.all(started.map((node) => node.stop()));
+      await redis.stop();
+    },
+  };
 }
 
 export async function startServer(name: ServerName, options: StartOptions): Promise<RunningServer> {
@@ -53,9 +87,12 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
             RATE_LIMIT_PER_MINUTE: '100000000',
             SOCKET_CONNECTIONS_PER_MINUTE: '100000000',
             SOCKET_MESSAGES_PER_SECOND: '100000000',
+            ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
           },
         ]
-      : [[`bench/peers/${name}-server.mjs`], {}];
+      : options.redisUrl && name === 'hocuspocus'
+        ? [['bench/peers/hocuspocus-redis-server.mjs'], { REDIS_URL: options.redisUrl }]
+        : [[`bench/peers/${name}-server.mjs`], {}];
   const child = spawn(NODE, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -67,11 +104,19 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   if (name === 'tandem') await waitForHealth(`http://127.0.0.1:${port}`, child, stderr);
   const target: ServerTarget =
     name === 'tandem'
-      ? { name, dialect: 'y-websocket', wsUrl: `ws://127.0.0.1:${port}/ws`, httpUrl: `http://127.0.0.1:${port}`, databaseUrl: options.databaseUrl }
-      : { name, dialect: name === 'hocuspocus' ? 'hocuspocus' : 'y-websocket', wsUrl: `ws://127.0.0.1:${port}` };
+      ? {
+          name,
+          dialect: 'y-websocket',
+          wsUrl: `ws://127.0.0.1:${port}/ws`,
+          wsUrls: [`ws://127.0.0.1:${port}/ws`],
+          httpUrl: `http://127.0.0.1:${port}`,
+          databaseUrl: options.databaseUrl,
+        }
+      : { name, dialect: name === 'hocuspocus' ? 'hocuspocus' : 'y-websocket', wsUrl: `ws://127.0.0.1:${port}`, wsUrls: [`ws://127.0.0.1:${port}`] };
   return {
     ...target,
     pid: child.pid!,
+    pids: [child.pid!],
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');

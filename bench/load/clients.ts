@@ -13,19 +13,26 @@ export interface LoadClient {
   destroy(): void;
 }
 
-export function connect(target: ServerTarget, room: string, options: { waitForSync?: boolean } = {}): LoadClient {
+export interface ConnectOptions {
+  waitForSync?: boolean;
+  /** Which node of the server (an index into its wsUrls); the first by default. */
+  node?: number;
+}
+
+export function connect(target: ServerTarget, room: string, options: ConnectOptions = {}): LoadClient {
   const doc = new Y.Doc();
   const text = doc.getText('content');
   const waitForSync = options.waitForSync ?? true;
+  const url = target.wsUrls[(options.node ?? 0) % target.wsUrls.length]!;
   if (target.dialect === 'hocuspocus') {
-    const provider = new HocuspocusProvider({ url: target.wsUrl, name: room, document: doc, token: 'bench' });
+    const provider = new HocuspocusProvider({ url, name: room, document: doc, token: 'bench' });
     const ready = new Promise<void>((resolve) => {
       if (waitForSync) provider.on('synced', () => resolve());
       else provider.on('connect', () => resolve());
     });
     return { doc, text, ready, destroy: () => provider.destroy() };
   }
-  const provider = new WebsocketProvider(target.wsUrl, room, doc, {
+  const provider = new WebsocketProvider(url, room, doc, {
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
   });
@@ -36,11 +43,19 @@ export function connect(target: ServerTarget, room: string, options: { waitForSy
   return { doc, text, ready, destroy: () => provider.destroy() };
 }
 
-/** Opens clients a batch at a time, so that thousands of handshakes do not all race at once. */
-export async function connectMany(target: ServerTarget, rooms: readonly string[], timeoutMs: number): Promise<LoadClient[]> {
+/**
+ * Opens clients a batch at a time, so that thousands of handshakes do not all race at once.
+ * `nodeOf` picks the node of the i-th client (the first node by default).
+ */
+export async function connectMany(
+  target: ServerTarget,
+  rooms: readonly string[],
+  timeoutMs: number,
+  nodeOf: (index: number) => number = () => 0,
+): Promise<LoadClient[]> {
   const clients: LoadClient[] = [];
   for (let i = 0; i < rooms.length; i += 100) {
-    const batch = rooms.slice(i, i + 100).map((room) => connect(target, room));
+    const batch = rooms.slice(i, i + 100).map((room, j) => connect(target, room, { node: nodeOf(i + j) }));
     clients.push(...batch);
     await withTimeout(Promise.all(batch.map((client) => client.ready)), timeoutMs, `${target.name}: connecting clients ${i}..${i + batch.length}`);
   }

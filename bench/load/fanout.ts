@@ -14,6 +14,8 @@ export interface FanoutTask {
 
 export interface FanoutResult {
   latenciesMs: number[];
+  /** Of those, the deliveries from a writer on one node to a reader on another (clusters only). */
+  crossNodeLatenciesMs: number[];
   writes: number;
   deliveries: number;
   expectedDeliveries: number;
@@ -26,17 +28,21 @@ const MARKER = /⟦(\d+):(\d+)⟧/g;
  * Rooms of clients where some clients type small inserts at a steady rate and every other
  * client of the room records when each insert arrives. All clients live in this thread, so
  * send and arrival times come from one clock. Checkpoints: "connected" (before typing) and
- * "typing" (typing starts right after it).
+ * "typing" (typing starts right after it). On a cluster the clients of each room take turns
+ * over its nodes (0, 1, 0, 1, ...), so its writers sit on different nodes.
  */
 export async function runFanout(target: ServerTarget, task: FanoutTask): Promise<FanoutResult> {
   const roomNames = Array.from({ length: task.rooms }, (_, r) => `${task.roomPrefix}-${r}`);
+  const nodeOf = (index: number) => (index % task.clientsPerRoom) % target.wsUrls.length;
   const clients = await connectMany(
     target,
     roomNames.flatMap((room) => Array.from({ length: task.clientsPerRoom }, () => room)),
     60_000,
+    nodeOf,
   );
   const sentAt = new Map<string, number>();
   const latenciesMs: number[] = [];
+  const crossNodeLatenciesMs: number[] = [];
   let deliveries = 0;
 
   clients.forEach((client, index) => {
@@ -50,6 +56,7 @@ export async function runFanout(target: ServerTarget, task: FanoutTask): Promise
           const sent = sentAt.get(`${writer}:${seq}`);
           if (sent === undefined) continue;
           latenciesMs.push(now - sent);
+          if (nodeOf(Number(writer)) !== nodeOf(index)) crossNodeLatenciesMs.push(now - sent);
           deliveries += 1;
         }
       }
@@ -96,5 +103,5 @@ export async function runFanout(target: ServerTarget, task: FanoutTask): Promise
   while (deliveries < expectedDeliveries && performance.now() < drainUntil) await sleep(20);
 
   for (const client of clients) client.destroy();
-  return { latenciesMs, writes, deliveries, expectedDeliveries, windowMs };
+  return { latenciesMs, crossNodeLatenciesMs, writes, deliveries, expectedDeliveries, windowMs };
 }

@@ -12,7 +12,7 @@ export function runTask<T>(
   onCheckpoint: (name: string) => Promise<void> | void = () => undefined,
 ): Promise<{ result: T; client: ClientLoad }> {
   const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-    workerData: { target: { name: target.name, dialect: target.dialect, wsUrl: target.wsUrl, httpUrl: target.httpUrl }, task },
+    workerData: { target: { name: target.name, dialect: target.dialect, wsUrl: target.wsUrl, wsUrls: target.wsUrls, httpUrl: target.httpUrl }, task },
     execArgv: ['--import', 'tsx'],
   });
   return new Promise((resolve, reject) => {
