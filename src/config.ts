@@ -19,8 +19,39 @@ const EnvSchema = Type.Object({
   }),
   /** Largest WebSocket message accepted; larger ones close the socket with 4413. */
   MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
-  /** On unload, write a snapshot when the log has grown by this many updates since the last. */
+  /** Compact a document (snapshot + trim) once its log has grown by this many updates since the last snapshot. */
   SNAPSHOT_EVERY: Type.Integer({ minimum: 1, default: 100 }),
+  /** How often every document's log is checked for compaction (0: only when it unloads). */
+  COMPACT_SWEEP_MS: Type.Integer({ minimum: 0, default: 10 * 60_000 }),
+  /** Compaction keeps the raw log (every single update) this long, for history and base-version patches. */
+  KEEP_RAW_LOG_HOURS: Type.Integer({ minimum: 0, default: 24 }),
+  /** ... and an hourly checkpoint (a snapshot) this long; named versions are kept for good. */
+  KEEP_CHECKPOINT_DAYS: Type.Integer({ minimum: 0, default: 30 }),
+  /** Documents untouched this long are deleted (a workspace may set its own). */
+  EXPIRE_AFTER_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  /** Owners are warned this long before a document expires. */
+  EXPIRY_WARNING_DAYS: Type.Integer({ minimum: 0, default: 7 }),
+  /** Deleted documents (by expiry or DELETE) can be restored this long, then are purged with their log and keys. */
+  DELETED_RETENTION_DAYS: Type.Integer({ minimum: 0, default: 30 }),
+  /** How often the expiry sweep runs (0: never). */
+  EXPIRE_SWEEP_MS: Type.Integer({ minimum: 0, default: 60 * 60_000 }),
+  /** Prefix of every BullMQ key in Redis (one per deployment sharing a Redis). */
+  JOBS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'tandem' }),
+  /** Tries per job, and the first wait between them (doubled each time). */
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, default: 5 }),
+  JOB_BACKOFF_MS: Type.Integer({ minimum: 1, default: 1000 }),
+  /** Jobs of one queue run at once in one worker process. */
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, default: 4 }),
+  /** A worker that dies holds its jobs this long before another worker takes them over. */
+  WORKER_LOCK_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  /** Webhook deliveries: tries each, the first wait between tries (doubled each time), per-request timeout. */
+  WEBHOOK_ATTEMPTS: Type.Integer({ minimum: 1, default: 8 }),
+  WEBHOOK_BACKOFF_MS: Type.Integer({ minimum: 1, default: 2000 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** A webhook whose deliveries failed this many times in a row is disabled. */
+  WEBHOOK_DISABLE_AFTER: Type.Integer({ minimum: 1, default: 20 }),
+  /** document.updated goes out at most once per this window per document. */
+  WEBHOOK_DEBOUNCE_MS: Type.Integer({ minimum: 0, default: 5000 }),
   /** Sockets that send nothing for this long are closed with 4408. */
   SOCKET_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
   /** HS256 secret for user access tokens (issued and verified here). */
@@ -63,6 +94,10 @@ export interface Config {
   maxMessageBytes: number;
   snapshotEvery: number;
   socketIdleTimeoutMs: number;
+  compaction: { sweepMs: number; keepRawLogHours: number; keepCheckpointDays: number };
+  expiry: { afterDays: number; warningDays: number; deletedRetentionDays: number; sweepMs: number };
+  jobs: { prefix: string; attempts: number; backoffMs: number; workerConcurrency: number; workerLockMs: number };
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; disableAfter: number; debounceMs: number };
   jwt: JwtConfig;
   accessRecheckMs: number;
   busRepairIntervalMs: number;
@@ -148,6 +183,27 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     maxMessageBytes: parsed.MAX_MESSAGE_BYTES,
     snapshotEvery: parsed.SNAPSHOT_EVERY,
     socketIdleTimeoutMs: parsed.SOCKET_IDLE_TIMEOUT_MS,
+    compaction: { sweepMs: parsed.COMPACT_SWEEP_MS, keepRawLogHours: parsed.KEEP_RAW_LOG_HOURS, keepCheckpointDays: parsed.KEEP_CHECKPOINT_DAYS },
+    expiry: {
+      afterDays: parsed.EXPIRE_AFTER_DAYS,
+      warningDays: parsed.EXPIRY_WARNING_DAYS,
+      deletedRetentionDays: parsed.DELETED_RETENTION_DAYS,
+      sweepMs: parsed.EXPIRE_SWEEP_MS,
+    },
+    jobs: {
+      prefix: parsed.JOBS_PREFIX,
+      attempts: parsed.JOB_ATTEMPTS,
+      backoffMs: parsed.JOB_BACKOFF_MS,
+      workerConcurrency: parsed.WORKER_CONCURRENCY,
+      workerLockMs: parsed.WORKER_LOCK_MS,
+    },
+    webhooks: {
+      attempts: parsed.WEBHOOK_ATTEMPTS,
+      backoffMs: parsed.WEBHOOK_BACKOFF_MS,
+      timeoutMs: parsed.WEBHOOK_TIMEOUT_MS,
+      disableAfter: parsed.WEBHOOK_DISABLE_AFTER,
+      debounceMs: parsed.WEBHOOK_DEBOUNCE_MS,
+    },
     jwt: jwtConfigOf(parsed),
     accessRecheckMs: parsed.ACCESS_RECHECK_MS,
     busRepairIntervalMs: parsed.BUS_REPAIR_INTERVAL_MS,

@@ -24,6 +24,11 @@ import { createAccessRepository } from './storage/access-repository.ts';
 import { createAccountRepository } from './storage/account-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
+import { createBullmqQueues } from './jobs/bullmq-jobs.ts';
+import { createInProcessJobs } from './jobs/in-process-jobs.ts';
+import type { JobPublisher, JobQueues } from './jobs/ports.ts';
+import { retryPolicy } from './jobs/retry-policy.ts';
+import { createProcessors } from '../workers/processors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -39,7 +44,19 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
   let collab: CollabServer | undefined;
-  const metrics = createNodeMetrics(() => collab);
+  let jobs: JobQueues | undefined;
+  const metrics = createNodeMetrics(() => collab, () => jobs);
+  // With Redis, jobs go to BullMQ and `npm run worker` runs them; without, this node runs the
+  // same processors on timers. Processors publish follow-up jobs through the same queues.
+  const publisher: JobPublisher = { publish: (name, payload, options) => jobs!.publish(name, payload, options) };
+  jobs = config.redisUrl
+    ? createBullmqQueues({ redisUrl: config.redisUrl, prefix: config.jobs.prefix, retry: retryPolicy(config), logger })
+    : createInProcessJobs({
+        processors: createProcessors({ prisma: db.prisma, jobs: publisher, config, logger }),
+        retry: retryPolicy(config),
+        schedule: { compactSweepMs: config.compaction.sweepMs, expireSweepMs: config.expiry.sweepMs },
+        logger,
+      });
   const store = createDocumentStore(db.prisma);
   const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createInProcessBus();
@@ -85,7 +102,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const accessService = createAccessService({ store: accessStore, authorizer, audit });
 
   const app = await buildApp({
-    rest: { documents, history },
+    rest: { documents, history, jobs: publisher },
     access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
     config,
     redis,
@@ -136,6 +153,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       await redis?.quit().catch(() => redis.disconnect());
       await collab.close();
       await opLog.close();
+      await jobs.close();
       await bus.close();
       await db.close();
     },

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobQueues } from '../jobs/ports.ts';
 
 export interface RoomStats {
   stats(): { documents: number; connections: number };
@@ -14,7 +15,7 @@ export interface NodeMetrics {
  * Prometheus metrics of one node. Built by main.ts before the op log (which reports commit
  * lag); the room gauges read live counts when scraped.
  */
-export function createNodeMetrics(rooms: () => RoomStats | undefined): NodeMetrics {
+export function createNodeMetrics(rooms: () => RoomStats | undefined, jobs: () => JobQueues | undefined = () => undefined): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tandem_process_' });
   new Gauge({
@@ -31,6 +32,20 @@ export function createNodeMetrics(rooms: () => RoomStats | undefined): NodeMetri
     registers: [registry],
     collect() {
       this.set(rooms()?.stats().connections ?? 0);
+    },
+  });
+  // Read from the queues when scraped: with BullMQ every node reports the same shared queues.
+  new Gauge({
+    name: 'tandem_jobs',
+    help: 'Background jobs by queue and state (waiting, active, delayed, failed)',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      const queues = jobs();
+      if (!queues) return;
+      for (const [queue, counts] of Object.entries(await queues.counts())) {
+        for (const [state, value] of Object.entries(counts)) this.set({ queue, state }, value);
+      }
     },
   });
   const commitLag = new Histogram({

@@ -33,6 +33,10 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 1200,
       socketConnectionsPerMinute: 300,
       socketMessagesPerSecond: 300,
+      compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
+      expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
+      jobs: { prefix: 'tandem', attempts: 5, backoffMs: 1000, workerConcurrency: 4, workerLockMs: 30_000 },
+      webhooks: { attempts: 8, backoffMs: 2000, timeoutMs: 10_000, disableAfter: 20, debounceMs: 5000 },
     });
     // A bare start signs tokens with a random secret of its own, different each start.
     expect(config.jwt.kind === 'secret' && config.jwt.secret.length).toBeGreaterThanOrEqual(32);
@@ -78,6 +82,23 @@ describe('loadConfig', () => {
       TRUST_PROXY: '1',
       SOCKET_CONNECTIONS_PER_MINUTE: '30',
       SOCKET_MESSAGES_PER_SECOND: '50',
+      COMPACT_SWEEP_MS: '0',
+      KEEP_RAW_LOG_HOURS: '1',
+      KEEP_CHECKPOINT_DAYS: '2',
+      EXPIRE_AFTER_DAYS: '90',
+      EXPIRY_WARNING_DAYS: '3',
+      DELETED_RETENTION_DAYS: '4',
+      EXPIRE_SWEEP_MS: '60000',
+      JOBS_PREFIX: 'tandem-prod',
+      JOB_ATTEMPTS: '3',
+      JOB_BACKOFF_MS: '500',
+      WORKER_CONCURRENCY: '2',
+      WORKER_LOCK_MS: '10000',
+      WEBHOOK_ATTEMPTS: '4',
+      WEBHOOK_BACKOFF_MS: '100',
+      WEBHOOK_TIMEOUT_MS: '3000',
+      WEBHOOK_DISABLE_AFTER: '5',
+      WEBHOOK_DEBOUNCE_MS: '0',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -98,6 +119,10 @@ describe('loadConfig', () => {
       rateLimitPerMinute: 60,
       socketConnectionsPerMinute: 30,
       socketMessagesPerSecond: 50,
+      compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
+      expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },
+      jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
+      webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0 },
     });
   });
 

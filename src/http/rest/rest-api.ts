@@ -7,6 +7,7 @@ import type { AccessService } from '../../access/access-service.ts';
 import type { AccountService } from '../../access/account-service.ts';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { Credentials } from '../../access/credentials.ts';
+import type { JobPublisher } from '../../jobs/ports.ts';
 import { requireCredential } from '../auth/authenticate.ts';
 import { registerAccessRoutes } from '../auth/access-routes.ts';
 import { registerAccountRoutes } from '../auth/account-routes.ts';
@@ -23,6 +24,8 @@ export interface RestDeps {
   authorizer: Authorizer;
   access: AccessService;
   accounts: AccountService;
+  /** Background work: comments' notifications, webhook events. */
+  jobs: JobPublisher;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */

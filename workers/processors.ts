@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Config } from '../src/config.ts';
+import type { PrismaClient } from '../src/generated/prisma/client.ts';
+import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
+
+/** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
+export interface ProcessorDeps {
+  prisma: PrismaClient;
+  /** To chain work: an event fans out into deliveries, a comment into notifications. */
+  jobs: JobPublisher;
+  config: Readonly<Config>;
+  logger: Logger;
+}
+
+/** Every job's processor, one file per processor beside this one. */
+export function createProcessors(deps: ProcessorDeps): Processors {
+  void deps;
+  return {};
+}
