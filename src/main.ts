@@ -25,6 +25,7 @@ import { createAccountRepository } from './storage/account-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
 import { createBullmqQueues } from './jobs/bullmq-jobs.ts';
+import { createDocumentEvents } from './jobs/document-events.ts';
 import { createInProcessJobs } from './jobs/in-process-jobs.ts';
 import type { JobPublisher, JobQueues } from './jobs/ports.ts';
 import { retryPolicy } from './jobs/retry-policy.ts';
@@ -59,6 +60,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       });
   const store = createDocumentStore(db.prisma);
   const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
+  const events = createDocumentEvents(publisher, { debounceMs: config.webhooks.debounceMs, compactEvery: config.snapshotEvery, logger });
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createInProcessBus();
   collab = createCollabServer({
     bus,
@@ -69,11 +71,17 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       load: (id) => store.load(id),
       loadAfter: (id, seq) => store.loadAfter(id, seq),
       heads: (ids) => store.heads(ids),
-      afterUnload: async (id) => {
-        await store.snapshotIfDue(id, config.snapshotEvery);
-      },
+      // Compaction runs in the background (a worker, or this node's in-process jobs).
+      afterUnload: async (id) => events.unloaded(id),
     },
-    opLog,
+    opLog: {
+      async append(id, update, author) {
+        const seq = await opLog.append(id, update, author);
+        events.committed(id, seq);
+        return seq;
+      },
+      whenDurable: (id) => opLog.whenDurable(id),
+    },
     logger,
     maxMessageBytes: config.maxMessageBytes,
     idleTimeoutMs: config.socketIdleTimeoutMs,
@@ -86,7 +94,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   };
   const repository = createDocumentRepository(db.prisma);
   const writer = createDocumentWriter({ repository, stored: store, live });
-  const documents = createDocumentService({ repository, stored: store, live, writer });
+  const documents = createDocumentService({ repository, stored: store, live, writer, events });
   const history = createDocumentHistory({ repository, documents });
 
   // Shared rate-limit counters. No offline queue and one retry: while Redis is away a count
@@ -153,6 +161,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       await redis?.quit().catch(() => redis.disconnect());
       await collab.close();
       await opLog.close();
+      await events.close();
       await jobs.close();
       await bus.close();
       await db.close();

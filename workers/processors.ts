@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
+import { createCompactProcessor, createCompactSweepProcessor } from './compact.ts';
 
 /** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
 export interface ProcessorDeps {
@@ -14,6 +15,8 @@ export interface ProcessorDeps {
 
 /** Every job's processor, one file per processor beside this one. */
 export function createProcessors(deps: ProcessorDeps): Processors {
-  void deps;
-  return {};
+  return {
+    compact: createCompactProcessor(deps),
+    'compact-sweep': createCompactSweepProcessor(deps),
+  };
 }

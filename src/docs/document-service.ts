@@ -43,10 +43,12 @@ interface ServiceDeps {
   stored: StoredDocuments;
   live: LiveDocuments;
   writer: DocumentWriter;
+  /** Told when a document is deleted (webhooks). */
+  events?: { deleted(id: string): void } | undefined;
 }
 
 /** Reads are served from storage, after this node's pending appends are durable. */
-export function createDocumentService({ repository, stored, live, writer }: ServiceDeps): DocumentService {
+export function createDocumentService({ repository, stored, live, writer, events }: ServiceDeps): DocumentService {
   async function describe(id: string): Promise<DocumentRecord> {
     await live.whenDurable(id);
     const record = await repository.find(id);
@@ -101,6 +103,7 @@ export function createDocumentService({ repository, stored, live, writer }: Serv
       const record = await repository.setDeleted(id, true);
       if (!record) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
       live.disconnectAll(id, 'DOC_NOT_FOUND');
+      events?.deleted(id);
     },
 
     async undelete(id) {

@@ -1,4 +1,3 @@
-import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
@@ -26,8 +25,6 @@ export interface DocumentStore {
    * it. Null when that version is outside the kept history (the log before it was trimmed).
    */
   loadAt(documentId: string, seq: number): Promise<Uint8Array[] | null>;
-  /** Writes a snapshot at the head when the log has grown by `every` updates since the last one. */
-  snapshotIfDue(documentId: string, every: number): Promise<boolean>;
   /** The log after `seq` and the seq it reaches; the whole state when that part was compacted away. */
   loadAfter(documentId: string, seq: number): Promise<StoredState>;
   heads(documentIds: string[]): Promise<Map<string, number>>;
@@ -133,35 +130,5 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
 
     load,
     loadAt,
-
-    async snapshotIfDue(documentId, every) {
-      const [document, latest] = await Promise.all([
-        prisma.document.findUnique({ where: { id: documentId }, select: { headSeq: true } }),
-        prisma.documentSnapshot.findFirst({
-          where: { documentId },
-          orderBy: { seq: 'desc' },
-          select: { seq: true },
-        }),
-      ]);
-      if (!document || document.headSeq - (latest?.seq ?? 0) < every) return false;
-
-      // Built from storage rather than from a live document, so it holds exactly the log up
-      // to `seq` and never an update whose dependencies are missing.
-      const { seq, updates } = await load(documentId);
-      const doc = new Y.Doc();
-      try {
-        doc.transact(() => {
-          for (const update of updates) Y.applyUpdate(doc, update);
-        });
-        if (doc.store.pendingStructs || doc.store.pendingDs) return false;
-        await prisma.documentSnapshot.createMany({
-          data: [{ documentId, seq, state: Y.encodeStateAsUpdate(doc) as Uint8Array<ArrayBuffer> }],
-          skipDuplicates: true,
-        });
-        return true;
-      } finally {
-        doc.destroy();
-      }
-    },
   };
 }

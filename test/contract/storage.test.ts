@@ -9,6 +9,8 @@ import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { createDocumentRepository, type DocumentRepository } from '../../src/storage/document-repository.ts';
 import { createDocumentStore, type DocumentStore } from '../../src/storage/document-store.ts';
 import { migrate } from '../../src/storage/migrate.ts';
+import { compactDocument } from '../../src/docs/compaction.ts';
+import { createCompactionStore } from '../../src/storage/compaction-repository.ts';
 import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
 import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
 import { newDocumentKeys } from '../../src/access/document-keys.ts';
@@ -433,50 +435,44 @@ describe.each([
       await expect(store.load(id)).rejects.toThrow(/gap/);
     });
 
-    it('snapshotIfDue writes a snapshot only when due, and load afterwards gives the same content', async () => {
-      const id = uniqueDocId('snapshot');
+    it('compaction snapshots the head, trims only the log the retention lets go, and load gives the same content', async () => {
+      const id = uniqueDocId('compact');
       await store.ensure(id, newAccess());
       const { updates, text } = yjsEdits(8);
       const log = writer();
-      for (const update of updates.slice(0, 3)) void log.append(id, update);
+      for (const update of updates.slice(0, 5)) void log.append(id, update);
       await log.whenDurable(id);
+      const compaction = createCompactionStore(db.prisma);
+      const day = 24 * 3_600_000;
+      const keepAll = { keepRawLogMs: day, keepCheckpointsMs: 30 * day };
 
-      expect(await store.snapshotIfDue(id, 5)).toBe(false);
-      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
-
-      for (const update of updates.slice(3, 5)) void log.append(id, update);
-      await log.whenDurable(id);
-      const before = textOf((await store.load(id)).updates);
-      expect(await store.snapshotIfDue(id, 5)).toBe(true);
-      const snapshots = await db.prisma.documentSnapshot.findMany({ where: { documentId: id } });
-      expect(snapshots.map((row) => row.seq)).toEqual([5]);
+      expect(await compactDocument(compaction, id, keepAll)).toMatchObject({ snapshots: [5], trimmedUpdates: 0 });
       const after = await store.load(id);
       expect(after).toMatchObject({ seq: 5 });
       expect(after.updates).toHaveLength(1);
-      expect(textOf(after.updates)).toBe(before);
-
-      expect(await store.snapshotIfDue(id, 5)).toBe(false);
-      expect(await store.snapshotIfDue(id, 1)).toBe(false);
-      expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(1);
+      expect(await db.prisma.documentUpdate.count({ where: { documentId: id } })).toBe(5); // the raw log stays a day
+      expect(await compactDocument(compaction, id, keepAll)).toMatchObject({ snapshots: [], trimmedUpdates: 0 });
 
       for (const update of updates.slice(5)) void log.append(id, update);
       await log.whenDurable(id);
-      expect(await store.snapshotIfDue(id, 3)).toBe(true);
+      // Nothing kept raw: the log goes, up to the head read when the compaction started.
+      const later = new Date(Date.now() + 1000);
+      expect(await compactDocument(compaction, id, { keepRawLogMs: 0, keepCheckpointsMs: 30 * day }, later)).toMatchObject({ trimmedTo: 8, trimmedUpdates: 8 });
       const latest = await store.load(id);
       expect(latest.seq).toBe(8);
-      expect(latest.updates).toHaveLength(1);
       expect(textOf(latest.updates)).toBe(text);
-
-      expect(await store.snapshotIfDue(uniqueDocId('no-such-doc'), 1)).toBe(false);
+      expect(await db.prisma.documentUpdate.count({ where: { documentId: id } })).toBe(0);
+      expect(await compactDocument(compaction, uniqueDocId('no-such-doc'), keepAll)).toMatchObject({ snapshots: [] });
     });
 
-    it('snapshotIfDue never snapshots a log whose updates miss a dependency', async () => {
-      const id = uniqueDocId('snapshot-pending');
+    it('compaction never snapshots a log whose updates miss a dependency', async () => {
+      const id = uniqueDocId('compact-pending');
       await store.ensure(id, newAccess());
       const { updates } = yjsEdits(2);
       const log = writer();
       await log.append(id, updates[1]!); // depends on updates[0], which is not in the log
-      expect(await store.snapshotIfDue(id, 1)).toBe(false);
+      const result = await compactDocument(createCompactionStore(db.prisma), id, { keepRawLogMs: 0, keepCheckpointsMs: 0 }, new Date(Date.now() + 1000));
+      expect(result).toMatchObject({ snapshots: [], trimmedUpdates: 0 });
       expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
     });
 

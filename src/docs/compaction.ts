@@ -1,0 +1,94 @@
+import * as Y from 'yjs';
+import type { CompactionStore } from '../storage/compaction-repository.ts';
+
+export interface RetentionPolicy {
+  /** Every single update stays in the log this long (history, base-version patches). */
+  keepRawLogMs: number;
+  /** One snapshot per hour of editing stays this long. */
+  keepCheckpointsMs: number;
+}
+
+export interface CompactionResult {
+  /** Snapshots written (the head, the trim point, checkpoints, named versions). */
+  snapshots: number[];
+  /** The log up to here was deleted (0: nothing trimmed). */
+  trimmedTo: number;
+  trimmedUpdates: number;
+  prunedSnapshots: number;
+}
+
+const NOTHING: CompactionResult = { snapshots: [], trimmedTo: 0, trimmedUpdates: 0, prunedSnapshots: 0 };
+
+/**
+ * Compaction of one document: a snapshot at the head (so loads read one row plus a short
+ * tail), snapshots at every point the retention keeps (named versions, hourly checkpoints,
+ * the trim point), then the log up to the trim point is deleted and snapshots nothing needs
+ * any more are pruned. Snapshots are built by replaying the stored log, never from a live
+ * document, and only where the replay has no pending structs (updates whose dependencies
+ * are missing); the trim point backs off to the last clean seq. Every step is idempotent and
+ * only touches seqs at or below the head read at the start, so it is safe to run twice, on
+ * two workers at once, and while nodes append.
+ */
+export async function compactDocument(store: CompactionStore, documentId: string, policy: RetentionPolicy, now = new Date()): Promise<CompactionResult> {
+  const head = await store.head(documentId);
+  if (!head || head.deleted || head.headSeq === 0) return NOTHING;
+  const headSeq = head.headSeq;
+  const [existing, named, hourly, rawCutoffSeq] = await Promise.all([
+    store.snapshotSeqs(documentId),
+    store.namedVersionSeqs(documentId),
+    store.hourlyCheckpoints(documentId, new Date(now.getTime() - policy.keepCheckpointsMs)),
+    store.lastSeqBefore(documentId, new Date(now.getTime() - policy.keepRawLogMs)),
+  ]);
+  const newest = existing.at(-1) ?? 0;
+  const trimWanted = Math.min(rawCutoffSeq, headSeq);
+  const keep = new Set([...named, ...hourly].filter((seq) => seq <= headSeq));
+  const have = new Set(existing);
+  // Points below the trim point need a snapshot of their own once the log there is gone.
+  const needed = [...keep].filter((seq) => seq <= trimWanted && !have.has(seq));
+  if (trimWanted > 0 && !have.has(trimWanted)) needed.push(trimWanted);
+  if (headSeq > newest) needed.push(headSeq);
+  // Nothing to build and nothing to trim.
+  if (needed.length === 0 && (trimWanted === 0 || !have.has(trimWanted))) return NOTHING;
+  const built = needed.length > 0 ? await buildSnapshots(store, documentId, existing, needed, headSeq) : new Map<number, Uint8Array>();
+
+  // Trim only to a seq with a snapshot: the wanted one or, when the replay could not build it
+  // (pending structs), the highest one below it.
+  const withSnapshot = [...have, ...built.keys()].filter((seq) => seq > 0 && seq <= trimWanted);
+  const trimTo = withSnapshot.length > 0 ? Math.max(...withSnapshot) : 0;
+  const snapshots = [...built.keys()].sort((a, b) => a - b);
+  await store.writeSnapshots(documentId, snapshots.map((seq) => ({ seq, state: built.get(seq)! })));
+  if (trimTo === 0) return { ...NOTHING, snapshots };
+  const trimmedUpdates = await store.trimLog(documentId, trimTo);
+  // Snapshots live as long as checkpoints do (a snapshot is never younger than its version);
+  // named versions and the trim point stay.
+  const prunedSnapshots = await store.pruneSnapshots(documentId, trimTo, new Set([...named, trimTo]), new Date(now.getTime() - policy.keepCheckpointsMs));
+  return { snapshots, trimmedTo: trimTo, trimmedUpdates, prunedSnapshots };
+}
+
+/**
+ * Replays the stored log from the newest snapshot below every seq in `needed` and encodes the
+ * state at each of them that the replay reaches with no pending structs.
+ */
+async function buildSnapshots(store: CompactionStore, documentId: string, existing: number[], needed: number[], headSeq: number): Promise<Map<number, Uint8Array>> {
+  const lowest = Math.min(...needed);
+  const base = existing.filter((seq) => seq <= lowest).at(-1) ?? null;
+  const { base: baseState, log } = await store.replayFrom(documentId, base);
+  const wanted = new Set(needed);
+  const built = new Map<number, Uint8Array>();
+  let expected = (base ?? 0) + 1;
+  const doc = new Y.Doc({ gc: true });
+  try {
+    if (baseState) Y.applyUpdate(doc, baseState);
+    for (const entry of log) {
+      // Past the head read at the start, or a hole (trimmed meanwhile): stop there.
+      if (entry.seq > headSeq || entry.seq !== expected) break;
+      expected += 1;
+      Y.applyUpdate(doc, entry.update);
+      const clean = doc.store.pendingStructs === null && doc.store.pendingDs === null;
+      if (clean && wanted.has(entry.seq)) built.set(entry.seq, Y.encodeStateAsUpdate(doc));
+    }
+  } finally {
+    doc.destroy();
+  }
+  return built;
+}

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { JobPublisher } from './ports.ts';
+
+export interface DocumentEvents {
+  /** An update of the document was committed at `seq`. */
+  committed(documentId: string, seq: number): void;
+  /** The document left this node's memory: a good moment to compact it. */
+  unloaded(documentId: string): void;
+  deleted(documentId: string): void;
+  /** Sends the document.updated events still waiting for their window to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * What a node tells the background about documents. document.updated is debounced here, per
+ * document, so a burst of keystrokes costs one job, not one Redis call per commit; the
+ * dedupe key folds the same burst seen by several nodes into one event. Every
+ * `compactEvery`-th seq asks for a compaction, so a document that stays loaded for days
+ * still gets one. Publishing is fire and forget: a lost event is logged, the write stands.
+ */
+export function createDocumentEvents(jobs: JobPublisher, options: { debounceMs: number; compactEvery: number; logger: Logger }): DocumentEvents {
+  const { logger } = options;
+  const waiting = new Map<string, { timer: NodeJS.Timeout; version: number }>();
+  const send = (what: string, work: Promise<void>) => work.catch((error: unknown) => logger.warn({ err: error, what }, 'could not enqueue background work'));
+
+  const publishUpdated = (documentId: string, version: number) =>
+    send('document.updated', jobs.publish('webhook-event', { event: 'document.updated', documentId, data: { version } }, { dedupeKey: `document.updated:${documentId}` }));
+  const compact = (documentId: string) => send('compact', jobs.publish('compact', { documentId }, { dedupeKey: `compact:${documentId}` }));
+
+  return {
+    committed(documentId, seq) {
+      if (seq % options.compactEvery === 0) void compact(documentId);
+      const pending = waiting.get(documentId);
+      if (pending) {
+        pending.version = Math.max(pending.version, seq);
+        return;
+      }
+      const entry = {
+        version: seq,
+        timer: setTimeout(() => {
+          waiting.delete(documentId);
+          void publishUpdated(documentId, entry.version);
+        }, options.debounceMs),
+      };
+      waiting.set(documentId, entry);
+    },
+    unloaded: (documentId) => void compact(documentId),
+    deleted(documentId) {
+      void send('document.deleted', jobs.publish('webhook-event', { event: 'document.deleted', documentId }));
+    },
+    async close() {
+      const flushing = [...waiting].map(([documentId, { timer, version }]) => {
+        clearTimeout(timer);
+        return publishUpdated(documentId, version);
+      });
+      waiting.clear();
+      await Promise.all(flushing);
+    },
+  };
+}

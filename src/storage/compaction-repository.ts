@@ -1,0 +1,113 @@
+import type { PrismaClient } from '../generated/prisma/client.ts';
+
+export interface LogEntry {
+  seq: number;
+  update: Uint8Array;
+  createdAt: Date;
+}
+
+export interface CompactionStore {
+  /** Head and whether the document is live; null when there is no such document. */
+  head(documentId: string): Promise<{ headSeq: number; deleted: boolean } | null>;
+  snapshotSeqs(documentId: string): Promise<number[]>;
+  /** The snapshot at `seq` and the log after it, up to the head (gaps included: the caller checks). */
+  replayFrom(documentId: string, snapshotSeq: number | null): Promise<{ base: Uint8Array | null; log: LogEntry[] }>;
+  namedVersionSeqs(documentId: string): Promise<number[]>;
+  /** The last seq of each hour (by commit time) among log entries written after `since`. */
+  hourlyCheckpoints(documentId: string, since: Date): Promise<number[]>;
+  /** The newest seq written before `cutoff`, or 0. */
+  lastSeqBefore(documentId: string, cutoff: Date): Promise<number>;
+  writeSnapshots(documentId: string, snapshots: { seq: number; state: Uint8Array }[]): Promise<void>;
+  /** Deletes the log up to and including `seq`; only call once a snapshot at `seq` is stored. */
+  trimLog(documentId: string, seq: number): Promise<number>;
+  /** Deletes snapshots below `below`, written before `olderThan`, that are not in `keep`. */
+  pruneSnapshots(documentId: string, below: number, keep: ReadonlySet<number>, olderThan: Date): Promise<number>;
+  /** Live documents whose log grew by `every` updates since their newest snapshot, or holds entries written before `cutoff`. */
+  due(every: number, cutoff: Date, limit: number): Promise<string[]>;
+}
+
+export function createCompactionStore(prisma: PrismaClient): CompactionStore {
+  return {
+    async head(documentId) {
+      const row = await prisma.document.findUnique({ where: { id: documentId }, select: { headSeq: true, deletedAt: true } });
+      return row && { headSeq: row.headSeq, deleted: row.deletedAt !== null };
+    },
+
+    async snapshotSeqs(documentId) {
+      const rows = await prisma.documentSnapshot.findMany({ where: { documentId }, select: { seq: true }, orderBy: { seq: 'asc' } });
+      return rows.map((row) => row.seq);
+    },
+
+    async replayFrom(documentId, snapshotSeq) {
+      const [snapshot, rows] = await Promise.all([
+        snapshotSeq === null
+          ? null
+          : prisma.documentSnapshot.findUnique({ where: { documentId_seq: { documentId, seq: snapshotSeq } }, select: { state: true } }),
+        prisma.documentUpdate.findMany({
+          where: { documentId, seq: { gt: snapshotSeq ?? 0 } },
+          orderBy: { seq: 'asc' },
+          select: { seq: true, update: true, createdAt: true },
+        }),
+      ]);
+      return { base: (snapshot?.state as Uint8Array | undefined) ?? null, log: rows.map((row) => ({ ...row, update: row.update as Uint8Array })) };
+    },
+
+    async namedVersionSeqs(documentId) {
+      const rows = await prisma.documentVersion.findMany({ where: { documentId }, select: { seq: true } });
+      return [...new Set(rows.map((row) => row.seq))];
+    },
+
+    async hourlyCheckpoints(documentId, since) {
+      const rows = await prisma.$queryRaw<{ seq: number }[]>`
+        SELECT max(seq) AS seq FROM document_updates
+        WHERE document_id = ${documentId} AND created_at >= ${since}
+        GROUP BY date_trunc('hour', created_at)`;
+      return rows.map((row) => Number(row.seq));
+    },
+
+    async lastSeqBefore(documentId, cutoff) {
+      const row = await prisma.documentUpdate.findFirst({
+        where: { documentId, createdAt: { lt: cutoff } },
+        orderBy: { seq: 'desc' },
+        select: { seq: true },
+      });
+      return row?.seq ?? 0;
+    },
+
+    async writeSnapshots(documentId, snapshots) {
+      if (snapshots.length === 0) return;
+      await prisma.documentSnapshot.createMany({
+        data: snapshots.map(({ seq, state }) => ({ documentId, seq, state: state as Uint8Array<ArrayBuffer> })),
+        skipDuplicates: true,
+      });
+    },
+
+    async trimLog(documentId, seq) {
+      const { count } = await prisma.documentUpdate.deleteMany({ where: { documentId, seq: { lte: seq } } });
+      return count;
+    },
+
+    async pruneSnapshots(documentId, below, keep, olderThan) {
+      const { count } = await prisma.documentSnapshot.deleteMany({
+        where: { documentId, seq: { lt: below, notIn: [...keep] }, createdAt: { lt: olderThan } },
+      });
+      return count;
+    },
+
+    async due(every, cutoff, limit) {
+      const rows = await prisma.$queryRaw<{ id: string }[]>`
+        SELECT d.id FROM documents d
+        WHERE d.deleted_at IS NULL AND (
+          d.head_seq - COALESCE((SELECT max(seq) FROM document_snapshots s WHERE s.document_id = d.id), 0) >= ${every}
+          OR EXISTS (
+            SELECT 1 FROM document_updates u
+            WHERE u.document_id = d.id AND u.created_at < ${cutoff}
+              AND u.seq <= COALESCE((SELECT max(seq) FROM document_snapshots s WHERE s.document_id = d.id), 0)
+          )
+        )
+        ORDER BY d.updated_at
+        LIMIT ${limit}`;
+      return rows.map((row) => row.id);
+    },
+  };
+}

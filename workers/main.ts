@@ -1,0 +1,92 @@
+import { pathToFileURL } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { type Config, ConfigError, loadConfig } from '../src/config.ts';
+import { createBullmqQueues } from '../src/jobs/bullmq-jobs.ts';
+import { startBullmqWorkers } from '../src/jobs/bullmq-workers.ts';
+import { retryPolicy } from '../src/jobs/retry-policy.ts';
+import { openDatabase } from '../src/storage/database.ts';
+import { migrate } from '../src/storage/migrate.ts';
+import { createProcessors } from './processors.ts';
+
+export interface RunningWorker {
+  close(): Promise<void>;
+}
+
+/**
+ * The worker process (npm run worker): BullMQ workers for every queue, on the same database
+ * as the nodes. Any number of them may run; each job runs on one of them at a time, and the
+ * jobs of a worker that dies are taken over once their lock expires (WORKER_LOCK_MS).
+ */
+export async function startWorker(config: Readonly<Config>, logger: Logger): Promise<RunningWorker> {
+  if (!config.redisUrl) throw new ConfigError(['REDIS_URL: required by npm run worker (without Redis, npm start runs the jobs itself)']);
+  const db = await openDatabase(config.storage, logger);
+  await migrate(db);
+  const queues = createBullmqQueues({ redisUrl: config.redisUrl, prefix: config.jobs.prefix, retry: retryPolicy(config), logger });
+  await queues.schedule({ compactSweepMs: config.compaction.sweepMs, expireSweepMs: config.expiry.sweepMs });
+  const workers = startBullmqWorkers({
+    redisUrl: config.redisUrl,
+    prefix: config.jobs.prefix,
+    processors: createProcessors({ prisma: db.prisma, jobs: queues, config, logger }),
+    concurrency: config.jobs.workerConcurrency,
+    lockMs: config.jobs.workerLockMs,
+    logger,
+  });
+  logger.info(
+    { storage: db.kind, concurrency: config.jobs.workerConcurrency, prefix: config.jobs.prefix },
+    `Tandem worker running · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · queues on Redis (prefix ${config.jobs.prefix})`,
+  );
+  return {
+    async close() {
+      // Running jobs finish first; then nothing uses the queues or the database.
+      await workers.close();
+      await queues.close();
+      await db.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${error.message}\nSee .env.example for every variable and its default.`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel });
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker shutting down: letting running jobs finish');
+    worker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'worker shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error('Tandem worker failed to start:', error);
+    process.exit(1);
+  });
+}
