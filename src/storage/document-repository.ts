@@ -189,13 +189,16 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
     },
 
     async history(id, { before, limit }) {
-      const rows = await prisma.documentUpdate.findMany({
-        where: { documentId: id, ...(before !== undefined ? { seq: { lt: before } } : {}) },
-        orderBy: { seq: 'desc' },
-        take: limit,
-        select: { seq: true, createdAt: true, authorKind: true },
-      });
-      return rows.map((row) => ({ version: row.seq, createdAt: row.createdAt, authorKind: row.authorKind }));
+      const where = { documentId: id, ...(before !== undefined ? { seq: { lt: before } } : {}) };
+      // Compaction trims the log; the snapshots it keeps (checkpoints, named versions) are
+      // versions too, readable and usable as a base, so they are listed where no log entry is.
+      const [rows, snapshots] = await Promise.all([
+        prisma.documentUpdate.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: { seq: true, createdAt: true, authorKind: true } }),
+        prisma.documentSnapshot.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: { seq: true, createdAt: true } }),
+      ]);
+      const entries = new Map<number, HistoryEntry>(snapshots.map((row) => [row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: 'snapshot' }]));
+      for (const row of rows) entries.set(row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: row.authorKind });
+      return [...entries.values()].sort((a, b) => b.version - a.version).slice(0, limit);
     },
 
     async namedVersions(id) {

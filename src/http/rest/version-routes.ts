@@ -13,7 +13,7 @@ const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((sta
 const VersionEntry = Type.Object({
   version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
-  authorKind: Type.String({ description: "'user' (WebSocket) or 'agent' (REST)" }),
+  authorKind: Type.String({ description: "'user' (WebSocket), 'agent' (REST), or 'snapshot' (a version kept by compaction after its log entries were trimmed; its time is when the snapshot was written)" }),
   names: Type.Array(Type.String()),
 });
 
