@@ -3,6 +3,7 @@ import type { Config } from '../src/config.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
 import { createCompactProcessor, createCompactSweepProcessor } from './compact.ts';
+import { createExpireSweepProcessor } from './expire-sweep.ts';
 
 /** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
 export interface ProcessorDeps {
@@ -18,5 +19,6 @@ export function createProcessors(deps: ProcessorDeps): Processors {
   return {
     compact: createCompactProcessor(deps),
     'compact-sweep': createCompactSweepProcessor(deps),
+    'expire-sweep': createExpireSweepProcessor(deps),
   };
 }

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { createBullmqQueues } from '../../src/jobs/bullmq-jobs.ts';
 import { startBullmqWorkers } from '../../src/jobs/bullmq-workers.ts';
 import { createInProcessJobs } from '../../src/jobs/in-process-jobs.ts';
-import type { JobName } from '../../src/jobs/job-types.ts';
+import { JOBS, type JobName, type JobPayload } from '../../src/jobs/job-types.ts';
 import type { JobPublisher, JobQueues, Processors, RetryPolicy } from '../../src/jobs/ports.ts';
 import { TEST_REDIS_URL } from './ports.ts';
 
@@ -52,4 +52,17 @@ export async function startJobRunner(
       await jobs!.close();
     },
   };
+}
+
+/** Publishes `name` and waits until its queue has nothing waiting, delayed or running. */
+export async function runToCompletion<N extends JobName>(jobs: JobQueues, name: N, payload: JobPayload<N>): Promise<void> {
+  await jobs.publish(name, payload);
+  const queue = JOBS[name].queue;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const counts = (await jobs.counts())[queue];
+    if (counts.waiting + counts.delayed + counts.active === 0) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not finish within 20 s: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
