@@ -66,67 +66,7 @@ export async function startServerProcess(
   if (storage.kind === 'postgres') env.DATABASE_URL = storage.url ?? TEST_DATABASE_URL;
   else env.DATA_DIR = storage.dataDir;
 
-  const child = spawn(NODE, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-
-  const logs: LogLine[] = [];
-  let stderr = '';
-  let listening: ((line: LogLine) => void) | undefined;
-  const startup = new Promise<LogLine>((resolve) => {
-    listening = resolve;
-  });
-
-  let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline: number;
-    while ((newline = buffered.indexOf('\n')) !== -1) {
-      const raw = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(raw) as LogLine;
-      } catch {
-        line = { level: 0, msg: raw };
-      }
-      logs.push(line);
-      if (typeof line.msg === 'string' && line.msg.startsWith('Tandem listening on')) listening?.(line);
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal });
-    });
-  });
-
-  const describe = () =>
-    `server process ${child.pid}\n--- stdout ---\n${logs.map((l) => JSON.stringify(l)).join('\n')}\n--- stderr ---\n${stderr}`;
-  let timer: NodeJS.Timeout | undefined;
-  const startupLine = await Promise.race([
-    startup,
-    exited.then(({ code, signal }) => {
-      throw new Error(`Server exited before listening (code ${code}, signal ${signal}): ${describe()}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Server did not listen within ${STARTUP_TIMEOUT_MS} ms: ${describe()}`)),
-        STARTUP_TIMEOUT_MS,
-      );
-    }),
-  ]).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  }).finally(() => clearTimeout(timer));
-
+  const { child, logs, stderr, exited, readyLine: startupLine } = await spawnLogged('src/main.ts', env, (line) => line.msg.startsWith('Tandem listening on'));
   const url = String(startupLine.url);
   return {
     url,
@@ -136,7 +76,7 @@ export async function startServerProcess(
     storage,
     startupLine,
     logs,
-    stderr: () => stderr,
+    stderr,
     kill(signal) {
       child.kill(signal);
     },
@@ -173,4 +113,71 @@ export async function killAllServerProcesses(): Promise<void> {
         }),
     ),
   );
+}
+
+export interface LoggedProcess {
+  child: ChildProcess;
+  logs: LogLine[];
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The first log line `ready` accepted. */
+  readyLine: LogLine;
+}
+
+/**
+ * Runs one of Tandem's entry points (`node --import tsx <script>`) with `env`, collects its JSON
+ * log lines, and resolves once a line passes `ready`; kills it if it exits or stalls first.
+ */
+export async function spawnLogged(script: string, env: Record<string, string | undefined>, ready: (line: LogLine) => boolean): Promise<LoggedProcess> {
+  const child = spawn(NODE, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const logs: LogLine[] = [];
+  let stderr = '';
+  let onReady: ((line: LogLine) => void) | undefined;
+  const readyPromise = new Promise<LogLine>((resolve) => {
+    onReady = resolve;
+  });
+  let buffered = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) !== -1) {
+      const raw = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(raw) as LogLine;
+      } catch {
+        line = { level: 0, msg: raw };
+      }
+      logs.push(line);
+      if (typeof line.msg === 'string' && ready(line)) onReady?.(line);
+    }
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  const describe = () => `${script} process ${child.pid}\n--- stdout ---\n${logs.map((l) => JSON.stringify(l)).join('\n')}\n--- stderr ---\n${stderr}`;
+  let timer: NodeJS.Timeout | undefined;
+  const readyLine = await Promise.race([
+    readyPromise,
+    exited.then(({ code, signal }) => {
+      throw new Error(`Exited before it was ready (code ${code}, signal ${signal}): ${describe()}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Not ready within ${STARTUP_TIMEOUT_MS} ms: ${describe()}`)), STARTUP_TIMEOUT_MS);
+    }),
+  ])
+    .catch((error: unknown) => {
+      child.kill('SIGKILL');
+      throw error;
+    })
+    .finally(() => clearTimeout(timer));
+  return { child, logs, stderr: () => stderr, exited, readyLine };
 }

@@ -8,34 +8,8 @@ import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { RUNNER_KINDS, startJobRunner, type TestJobRunner } from '../helpers/job-runners.ts';
 import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { seededRandom } from '../helpers/random.ts';
+import { editHistory, insertLog } from '../helpers/edit-history.ts';
 import { type RestClient, restClient } from '../helpers/rest.ts';
-
-/** A document with `count` updates, one small edit each, and its text at the versions in `keep`. */
-function editHistory(count: number, seed: number, keep: number[]): { updates: Uint8Array[]; textAt: (seq: number) => string } {
-  const random = seededRandom(seed);
-  const doc = new Y.Doc();
-  const text = doc.getText('content');
-  const updates: Uint8Array[] = [];
-  const texts = new Map<number, string>();
-  doc.on('update', (update: Uint8Array) => {
-    updates.push(update);
-    if (keep.includes(updates.length)) texts.set(updates.length, text.toString());
-  });
-  for (let i = 0; i < count; i++) {
-    if (text.length > 20 && random() < 0.3) text.delete(Math.floor(random() * (text.length - 3)), 3);
-    else text.insert(Math.floor(random() * (text.length + 1)), `w${i} `);
-  }
-  return { updates, textAt: (seq) => texts.get(seq)! };
-}
-
-async function insertLog(client: pg.Client, id: string, updates: Uint8Array[]): Promise<void> {
-  await client.query('INSERT INTO documents (id, head_seq) VALUES ($1, $2)', [id, updates.length]);
-  await client.query(
-    'INSERT INTO document_updates (document_id, seq, "update") SELECT $1, s, u FROM unnest($2::int[], $3::bytea[]) AS t(s, u)',
-    [id, updates.map((_, index) => index + 1), updates.map((update) => Buffer.from(update))],
-  );
-}
 
 const count = async (client: pg.Client, table: string, id: string) =>
   Number((await client.query(`SELECT count(*) FROM ${table} WHERE document_id = $1`, [id])).rows[0].count);
