@@ -114,8 +114,7 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
         UPDATE socket_tokens SET used_at = now()
         WHERE token_hash = ${hash} AND used_at IS NULL AND expires_at > now()
         RETURNING credential_kind AS "credentialKind", subject, credential_hash AS "credentialHash", document_id AS "documentId"`;
-      // Used and expired tokens are of no further use to anyone.
-      await prisma.$executeRaw`DELETE FROM socket_tokens WHERE expires_at < now() - interval '1 hour'`;
+      // Spent tokens are deleted by the expiry sweep (workers/expire-sweep.ts), not on this path.
       return rows[0] ?? null;
     },
 
