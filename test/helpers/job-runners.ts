@@ -17,6 +17,8 @@ export type RunnerKind = (typeof RUNNER_KINDS)[number];
 export interface TestJobRunner {
   kind: RunnerKind;
   jobs: JobQueues;
+  /** The BullMQ key prefix (bullmq runners only). */
+  prefix?: string;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startJobRunner(
   return {
     kind,
     jobs,
+    prefix,
     async close() {
       await workers.close();
       await jobs!.close();

@@ -1,8 +1,11 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentJobError } from '../../src/jobs/job-errors.ts';
 import type { Processors } from '../../src/jobs/ports.ts';
 import { waitFor } from '../helpers/clients.ts';
 import { RUNNER_KINDS, startJobRunner, type TestJobRunner } from '../helpers/job-runners.ts';
+import { TEST_REDIS_URL } from '../helpers/ports.ts';
 
 /** The job system's promises, the same on both runners: retries, permanent failures, bad payloads, dedupe. */
 describe.each(RUNNER_KINDS)('jobs on the %s runner', (kind) => {
@@ -63,5 +66,33 @@ describe.each(RUNNER_KINDS)('jobs on the %s runner', (kind) => {
     await waitFor(() => runs === 1, 'the job to run');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(runs).toBe(1);
+  });
+});
+
+describe('BullMQ workers', () => {
+  it('fail a job with a bad payload once, without retrying, whoever put it on the queue', async () => {
+    let runs = 0;
+    const runner = await startJobRunner('bullmq', {
+      processors: () => ({
+        compact: async () => {
+          runs += 1;
+        },
+      }),
+    });
+    const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+    // Straight into Redis, past the publisher's own check: as another program (or an older version) might.
+    const queue = new Queue('compaction', { connection, prefix: runner.prefix });
+    try {
+      await queue.add('compact', { documentId: 42 }, { attempts: 5, backoff: { type: 'fixed', delay: 10 } });
+      await waitFor(async () => (await runner.jobs.counts()).compaction.failed === 1, 'the job to fail');
+      const [failed] = await queue.getFailed();
+      expect(failed?.attemptsMade).toBe(1);
+      expect(failed?.failedReason).toMatch(/bad payload/);
+      expect(runs).toBe(0);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+      await runner.close();
+    }
   });
 });
