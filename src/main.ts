@@ -11,6 +11,10 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
 import { createDocumentHistory } from './docs/document-history.ts';
+import { createCommentService } from './docs/comments.ts';
+import { createNotificationService } from './docs/notifications.ts';
+import { createCommentRepository } from './storage/comment-repository.ts';
+import { createNotificationRepository } from './storage/notification-repository.ts';
 import { createDocumentService } from './docs/document-service.ts';
 import { createDocumentWriter } from './docs/document-writes.ts';
 import { createDocumentRepository } from './storage/document-repository.ts';
@@ -96,6 +100,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const writer = createDocumentWriter({ repository, stored: store, live });
   const documents = createDocumentService({ repository, stored: store, live, writer, events });
   const history = createDocumentHistory({ repository, documents });
+  const comments = createCommentService({ store: createCommentRepository(db.prisma), documents, jobs: publisher, logger });
+  const notifications = createNotificationService(createNotificationRepository(db.prisma));
 
   // Shared rate-limit counters. No offline queue and one retry: while Redis is away a count
   // fails at once and the limiters let requests through, instead of each request waiting.
@@ -110,7 +116,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const accessService = createAccessService({ store: accessStore, authorizer, audit });
 
   const app = await buildApp({
-    rest: { documents, history, jobs: publisher },
+    rest: { documents, history, jobs: publisher, comments, notifications },
     access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
     config,
     redis,

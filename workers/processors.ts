@@ -4,6 +4,7 @@ import type { PrismaClient } from '../src/generated/prisma/client.ts';
 import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
 import { createCompactProcessor, createCompactSweepProcessor } from './compact.ts';
 import { createExpireSweepProcessor } from './expire-sweep.ts';
+import { createNotifyMentionsProcessor } from './notify-mentions.ts';
 
 /** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
 export interface ProcessorDeps {
@@ -20,5 +21,6 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     compact: createCompactProcessor(deps),
     'compact-sweep': createCompactSweepProcessor(deps),
     'expire-sweep': createExpireSweepProcessor(deps),
+    'notify-mentions': createNotifyMentionsProcessor(deps),
   };
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import type { CommentService } from '../../docs/comments.ts';
 import type { DocumentHistory } from '../../docs/document-history.ts';
 import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
+import type { NotificationService } from '../../docs/notifications.ts';
 import { AppError } from '../../errors.ts';
 import type { AccessService } from '../../access/access-service.ts';
 import type { AccountService } from '../../access/account-service.ts';
@@ -12,7 +14,9 @@ import { requireCredential } from '../auth/authenticate.ts';
 import { registerAccessRoutes } from '../auth/access-routes.ts';
 import { registerAccountRoutes } from '../auth/account-routes.ts';
 import { requireDocumentAccess } from '../auth/document-access.ts';
+import { registerCommentRoutes } from './comment-routes.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
+import { registerNotificationRoutes } from './notification-routes.ts';
 import { registerSyncRoutes } from './sync-routes.ts';
 import { registerVersionRoutes } from './version-routes.ts';
 import { registerYjsRoutes } from './yjs-routes.ts';
@@ -26,6 +30,8 @@ export interface RestDeps {
   accounts: AccountService;
   /** Background work: comments' notifications, webhook events. */
   jobs: JobPublisher;
+  comments: CommentService;
+  notifications: NotificationService;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */
@@ -47,6 +53,8 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   registerVersionRoutes(app, deps);
   registerYjsRoutes(app, deps.documents);
   registerSyncRoutes(app, deps.history, deps.authorizer);
+  registerCommentRoutes(app, deps);
+  registerNotificationRoutes(app, deps.notifications);
   registerAccessRoutes(app, deps.access);
   registerAccountRoutes(app, deps.accounts);
 }
