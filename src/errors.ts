@@ -19,6 +19,7 @@ export const ERRORS = {
   VERSION_NOT_FOUND: { status: 404, title: 'No such version of this document (outside its kept history)' },
   COMMENT_NOT_FOUND: { status: 404, title: 'No such comment on this document' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification' },
+  WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook in this workspace' },
   TIMED_OUT: { status: 408, title: 'Timed out' },
   DOC_EXISTS: { status: 409, title: 'A document with this id already exists' },
   EDIT_CONFLICT: { status: 409, title: 'An edit does not apply to the document' },

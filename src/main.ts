@@ -15,6 +15,8 @@ import { createCommentService } from './docs/comments.ts';
 import { createNotificationService } from './docs/notifications.ts';
 import { createCommentRepository } from './storage/comment-repository.ts';
 import { createNotificationRepository } from './storage/notification-repository.ts';
+import { createWebhookService } from './docs/webhooks.ts';
+import { createWebhookRepository } from './storage/webhook-repository.ts';
 import { createDocumentService } from './docs/document-service.ts';
 import { createDocumentWriter } from './docs/document-writes.ts';
 import { createDocumentRepository } from './storage/document-repository.ts';
@@ -111,12 +113,13 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   redis?.on('error', (error) => logger.warn({ err: error }, 'Redis (rate limits) does not answer'));
 
   const accessStore = createAccessRepository(db.prisma);
+  const webhooks = createWebhookService({ store: createWebhookRepository(db.prisma), roleOf: (workspaceId, userId) => accessStore.role(workspaceId, userId) });
   const audit = createAuditLog(db.prisma, logger);
   const authorizer = createAuthorizer(accessStore);
   const accessService = createAccessService({ store: accessStore, authorizer, audit });
 
   const app = await buildApp({
-    rest: { documents, history, jobs: publisher, comments, notifications },
+    rest: { documents, history, jobs: publisher, comments, notifications, webhooks },
     access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
     config,
     redis,

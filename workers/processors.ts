@@ -5,6 +5,8 @@ import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
 import { createCompactProcessor, createCompactSweepProcessor } from './compact.ts';
 import { createExpireSweepProcessor } from './expire-sweep.ts';
 import { createNotifyMentionsProcessor } from './notify-mentions.ts';
+import { createWebhookDeliverProcessor } from './webhook-deliver.ts';
+import { createWebhookEventProcessor } from './webhook-event.ts';
 
 /** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
 export interface ProcessorDeps {
@@ -22,5 +24,7 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     'compact-sweep': createCompactSweepProcessor(deps),
     'expire-sweep': createExpireSweepProcessor(deps),
     'notify-mentions': createNotifyMentionsProcessor(deps),
+    'webhook-event': createWebhookEventProcessor(deps),
+    'webhook-deliver': createWebhookDeliverProcessor(deps),
   };
 }

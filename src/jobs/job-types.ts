@@ -32,6 +32,11 @@ export const JOBS = {
         documentId: DocumentId,
         /** Event details sent to the subscriber (comment id, mentioned user, version...). */
         data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        /**
+         * A stable id of the happening, so a retried or republished event is delivered once.
+         * Without it the processor derives one from the event, document and data.
+         */
+        eventId: Type.Optional(Id),
       },
       { additionalProperties: false },
     ),

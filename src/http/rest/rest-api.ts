@@ -4,6 +4,7 @@ import type { DocumentHistory } from '../../docs/document-history.ts';
 import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import type { NotificationService } from '../../docs/notifications.ts';
+import type { WebhookService } from '../../docs/webhooks.ts';
 import { AppError } from '../../errors.ts';
 import type { AccessService } from '../../access/access-service.ts';
 import type { AccountService } from '../../access/account-service.ts';
@@ -19,6 +20,7 @@ import { registerDocumentRoutes } from './document-routes.ts';
 import { registerNotificationRoutes } from './notification-routes.ts';
 import { registerSyncRoutes } from './sync-routes.ts';
 import { registerVersionRoutes } from './version-routes.ts';
+import { registerWebhookRoutes } from './webhook-routes.ts';
 import { registerYjsRoutes } from './yjs-routes.ts';
 
 export interface RestDeps {
@@ -32,6 +34,7 @@ export interface RestDeps {
   jobs: JobPublisher;
   comments: CommentService;
   notifications: NotificationService;
+  webhooks: WebhookService;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */
@@ -55,6 +58,7 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   registerSyncRoutes(app, deps.history, deps.authorizer);
   registerCommentRoutes(app, deps);
   registerNotificationRoutes(app, deps.notifications);
+  registerWebhookRoutes(app, deps.webhooks);
   registerAccessRoutes(app, deps.access);
   registerAccountRoutes(app, deps.accounts);
 }
