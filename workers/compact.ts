@@ -7,6 +7,7 @@ const HOUR_MS = 3_600_000;
 
 export function retentionOf(config: ProcessorDeps['config']): RetentionPolicy {
   return {
+    snapshotEvery: config.snapshotEvery,
     keepRawLogMs: config.compaction.keepRawLogHours * HOUR_MS,
     keepCheckpointsMs: config.compaction.keepCheckpointDays * 24 * HOUR_MS,
   };

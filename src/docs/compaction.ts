@@ -2,6 +2,8 @@ import * as Y from 'yjs';
 import type { CompactionStore } from '../storage/compaction-repository.ts';
 
 export interface RetentionPolicy {
+  /** A new snapshot at the head once the log has grown this many updates past the newest one. */
+  snapshotEvery: number;
   /** Every single update stays in the log this long (history, base-version patches). */
   keepRawLogMs: number;
   /** One snapshot per hour of editing stays this long. */
@@ -20,8 +22,8 @@ export interface CompactionResult {
 const NOTHING: CompactionResult = { snapshots: [], trimmedTo: 0, trimmedUpdates: 0, prunedSnapshots: 0 };
 
 /**
- * Compaction of one document: a snapshot at the head (so loads read one row plus a short
- * tail), snapshots at every point the retention keeps (named versions, hourly checkpoints,
+ * Compaction of one document: a snapshot at the head once the log has grown enough (so loads
+ * read one row plus a short tail), snapshots at every point the retention keeps (named versions, hourly checkpoints,
  * the trim point), then the log up to the trim point is deleted and snapshots nothing needs
  * any more are pruned. Snapshots are built by replaying the stored log, never from a live
  * document, and only where the replay has no pending structs (updates whose dependencies
@@ -46,7 +48,8 @@ export async function compactDocument(store: CompactionStore, documentId: string
   // Points below the trim point need a snapshot of their own once the log there is gone.
   const needed = [...keep].filter((seq) => seq <= trimWanted && !have.has(seq));
   if (trimWanted > 0 && !have.has(trimWanted)) needed.push(trimWanted);
-  if (headSeq > newest) needed.push(headSeq);
+  // Not on every small change: each snapshot is a whole copy of the document.
+  if (headSeq - newest >= policy.snapshotEvery) needed.push(headSeq);
   // Nothing to build and nothing to trim.
   if (needed.length === 0 && (trimWanted === 0 || !have.has(trimWanted))) return NOTHING;
   const built = needed.length > 0 ? await buildSnapshots(store, documentId, existing, needed, headSeq) : new Map<number, Uint8Array>();

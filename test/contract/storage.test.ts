@@ -444,7 +444,7 @@ describe.each([
       await log.whenDurable(id);
       const compaction = createCompactionStore(db.prisma);
       const day = 24 * 3_600_000;
-      const keepAll = { keepRawLogMs: day, keepCheckpointsMs: 30 * day };
+      const keepAll = { snapshotEvery: 3, keepRawLogMs: day, keepCheckpointsMs: 30 * day };
 
       expect(await compactDocument(compaction, id, keepAll)).toMatchObject({ snapshots: [5], trimmedUpdates: 0 });
       const after = await store.load(id);
@@ -457,7 +457,7 @@ describe.each([
       await log.whenDurable(id);
       // Nothing kept raw: the log goes, up to the head read when the compaction started.
       const later = new Date(Date.now() + 1000);
-      expect(await compactDocument(compaction, id, { keepRawLogMs: 0, keepCheckpointsMs: 30 * day }, later)).toMatchObject({ trimmedTo: 8, trimmedUpdates: 8 });
+      expect(await compactDocument(compaction, id, { snapshotEvery: 3, keepRawLogMs: 0, keepCheckpointsMs: 30 * day }, later)).toMatchObject({ trimmedTo: 8, trimmedUpdates: 8 });
       const latest = await store.load(id);
       expect(latest.seq).toBe(8);
       expect(textOf(latest.updates)).toBe(text);
@@ -471,7 +471,7 @@ describe.each([
       const { updates } = yjsEdits(2);
       const log = writer();
       await log.append(id, updates[1]!); // depends on updates[0], which is not in the log
-      const result = await compactDocument(createCompactionStore(db.prisma), id, { keepRawLogMs: 0, keepCheckpointsMs: 0 }, new Date(Date.now() + 1000));
+      const result = await compactDocument(createCompactionStore(db.prisma), id, { snapshotEvery: 1, keepRawLogMs: 0, keepCheckpointsMs: 0 }, new Date(Date.now() + 1000));
       expect(result).toMatchObject({ snapshots: [], trimmedUpdates: 0 });
       expect(await db.prisma.documentSnapshot.count({ where: { documentId: id } })).toBe(0);
     });
