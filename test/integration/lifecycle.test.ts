@@ -44,6 +44,27 @@ describe.each<StorageKind>(['postgres', 'embedded'])('lifecycle on %s', (storage
     await removeDir(node?.dataDir);
   });
 
+  it('reports the background queues (depth and failures) in /metrics, and the compactions unloads enqueue finish', async () => {
+    const id = uniqueDocId('life-jobs');
+    const client = yWebsocketClient(node.wsUrl, id);
+    await whenSynced(client.provider);
+    client.text.insert(0, 'compact me later');
+    client.provider.destroy();
+    const jobs = async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      return new Map([...text.matchAll(/^tandem_jobs\{queue="([a-z]+)",state="([a-z]+)"\} (\d+)$/gm)].map((m) => [`${m[1]}/${m[2]}`, Number(m[3])]));
+    };
+    await waitFor(async () => {
+      const counts = await jobs();
+      return ['waiting', 'active', 'delayed'].every((state) => counts.get(`compaction/${state}`) === 0);
+    }, 'the compaction queue to drain');
+    const counts = await jobs();
+    for (const queue of ['compaction', 'expiry', 'notifications', 'webhooks']) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed']) expect(counts.has(`${queue}/${state}`), `${queue}/${state}`).toBe(true);
+    }
+    expect(counts.get('compaction/failed')).toBe(0);
+  });
+
   it('loaded documents and connections go back to zero once every client of several documents leaves', async () => {
     await waitForGauges(node, { documents: 0, connections: 0 });
     const [a, b, c] = [uniqueDocId('life-a'), uniqueDocId('life-b'), uniqueDocId('life-c')];
