@@ -86,6 +86,15 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
       return { ...workspace, role: 'owner' as const };
     },
 
+    /** Owners only: the name, and how long its idle documents live (null: the server default). */
+    async updateWorkspace(principal: Principal, workspaceId: string, changes: { name?: string | undefined; expireAfterDays?: number | null | undefined }, ip: string) {
+      const role = await roleIn(workspaceId, actingUser(principal, 'change workspaces'));
+      if (role !== 'owner') throw new AppError('FORBIDDEN', 'Only owners change a workspace');
+      const workspace = await store.updateWorkspace(workspaceId, changes);
+      audit.record({ kind: 'workspace.changed', actor: describePrincipal(principal), target: `workspace:${workspaceId}`, ip, details: changes });
+      return { ...workspace, role };
+    },
+
     async workspaces(principal: Principal) {
       return store.workspacesOf(actingUser(principal, 'list workspaces'));
     },

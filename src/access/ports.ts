@@ -64,6 +64,7 @@ export interface AuditEvent {
     | 'document_keys.rotated'
     | 'share.changed'
     | 'member.changed'
+    | 'workspace.changed'
     | 'access.denied';
   actor?: string | undefined;
   target?: string | undefined;
@@ -80,6 +81,8 @@ export interface WorkspaceRecord {
   id: string;
   name: string;
   createdAt: Date;
+  /** Its documents expire after this many idle days (null: the server's EXPIRE_AFTER_DAYS). */
+  expireAfterDays: number | null;
 }
 
 export interface MemberRecord {
@@ -109,6 +112,7 @@ export interface AccessAdminStore {
   revokeApiKey(userId: string, keyId: string): Promise<boolean>;
   createWorkspace(id: string, name: string, ownerId: string): Promise<WorkspaceRecord>;
   workspacesOf(userId: string): Promise<(WorkspaceRecord & { role: Role })[]>;
+  updateWorkspace(id: string, changes: { name?: string | undefined; expireAfterDays?: number | null | undefined }): Promise<WorkspaceRecord>;
   members(workspaceId: string): Promise<MemberRecord[]>;
   userIdByEmail(email: string): Promise<string | null>;
   /** Adds or changes a member; LAST_OWNER when that would leave the workspace without an owner. */

@@ -39,6 +39,8 @@ const apiKeyFields = {
 } as const;
 
 /** Who may do what, in Postgres: the reads the authorizer makes, and the changes to them. */
+const workspaceFields = { id: true, name: true, createdAt: true, expireAfterDays: true } as const;
+
 export function createAccessRepository(prisma: PrismaClient): AccessStore & AccessAdminStore {
   return {
     async document(id) {
@@ -151,7 +153,7 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
     async createWorkspace(id, name, ownerId) {
       return prisma.workspace.create({
         data: { id, name, members: { create: { userId: ownerId, role: 'owner' } } },
-        select: { id: true, name: true, createdAt: true },
+        select: workspaceFields,
       });
     },
 
@@ -159,9 +161,13 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
       const rows = await prisma.workspaceMember.findMany({
         where: { userId },
         orderBy: { createdAt: 'asc' },
-        select: { role: true, workspace: { select: { id: true, name: true, createdAt: true } } },
+        select: { role: true, workspace: { select: workspaceFields } },
       });
       return rows.map((row) => ({ ...row.workspace, role: row.role as Role }));
+    },
+
+    async updateWorkspace(id, changes) {
+      return prisma.workspace.update({ where: { id }, data: changes, select: workspaceFields });
     },
 
     async members(workspaceId) {

@@ -95,7 +95,9 @@ describe.each(RUNNER_KINDS)('expiry on the %s runner', (kind) => {
     expect((await owner.rest.get(`/v1/documents/${unwarned}`)).status).toBe(200);
     expect(await notifications(unwarned)).toHaveLength(1);
 
-    await sql.query('UPDATE workspaces SET expire_after_days = 365 WHERE id = $1', [owner.workspaceId]);
+    const longer = await owner.rest.call('PATCH', `/v1/workspaces/${owner.workspaceId}`, { json: { expireAfterDays: 365 } });
+    expect(longer.status).toBe(200);
+    expect(longer.body).toMatchObject({ id: owner.workspaceId, expireAfterDays: 365, role: 'owner' });
     try {
       const kept = await create();
       await setColumn(kept, 'updated_at', ago(100));
@@ -103,8 +105,17 @@ describe.each(RUNNER_KINDS)('expiry on the %s runner', (kind) => {
       expect(await notifications(kept)).toEqual([]);
       expect((await owner.rest.get(`/v1/documents/${kept}`)).status).toBe(200);
     } finally {
-      await sql.query('UPDATE workspaces SET expire_after_days = NULL WHERE id = $1', [owner.workspaceId]);
+      expect((await owner.rest.call('PATCH', `/v1/workspaces/${owner.workspaceId}`, { json: { expireAfterDays: null } })).body.expireAfterDays).toBeNull();
     }
+  });
+
+  it('only owners change how long a workspace keeps idle documents', async () => {
+    const member = await signUp(node, `expiry-member-${kind}`);
+    expect((await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { userId: member.id, role: 'admin' })).status).toBe(204);
+    const refused = await member.rest.call('PATCH', `/v1/workspaces/${owner.workspaceId}`, { json: { expireAfterDays: 1 } });
+    expect(refused.status).toBe(403);
+    expect((await owner.rest.call('PATCH', `/v1/workspaces/${owner.workspaceId}`, { json: { expireAfterDays: 0 } })).status).toBe(400);
+    expect((await owner.rest.call('PATCH', `/v1/workspaces/${owner.workspaceId}`, { json: {} })).status).toBe(400);
   });
 
   it('purges expired socket tokens', async () => {

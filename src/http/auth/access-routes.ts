@@ -83,6 +83,29 @@ export function registerAccessRoutes(app: FastifyInstance, access: AccessService
     },
   );
 
+  api.patch(
+    '/workspaces/:workspaceId',
+    {
+      schema: {
+        tags: ['workspaces'],
+        summary: "Rename a workspace or set how long its idle documents live (owners only; expireAfterDays null: the server's default)",
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            expireAfterDays: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 36_500 }), Type.Null()])),
+          },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: WorkspaceView, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const workspace = await access.updateWorkspace(request.principal, request.params.workspaceId, request.body, request.ip);
+      return { ...workspace, createdAt: workspace.createdAt.toISOString() };
+    },
+  );
+
   api.get(
     '/workspaces',
     { schema: { tags: ['workspaces'], summary: 'Workspaces you belong to, with your role', response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceView) }), ...problems(401, 403) } } },

@@ -31,6 +31,7 @@ export const WorkspaceView = Type.Object({
   name: Type.String(),
   role: Type.Enum([...ROLES]),
   createdAt: Type.String({ format: 'date-time' }),
+  expireAfterDays: Type.Union([Type.Integer(), Type.Null()], { description: "Idle days before its documents expire; null: the server's EXPIRE_AFTER_DAYS" }),
 });
 
 export const WorkspaceParams = Type.Object({ workspaceId: Id });
