@@ -49,7 +49,8 @@ async function waitForUnloadAndCompaction(server: RunningServer): Promise<void> 
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const metrics = await (await fetch(`${server.httpUrl}/metrics`)).text();
-    const compacting = [...metrics.matchAll(/^tandem_jobs\{queue="compaction",state="(?:waiting|active|delayed)"\} (\d+)$/gm)].some((match) => match[1] !== '0');
+    // Not "delayed": that is a live document's request for later, not the unload's.
+    const compacting = [...metrics.matchAll(/^tandem_jobs\{queue="compaction",state="(?:waiting|active)"\} (\d+)$/gm)].some((match) => match[1] !== '0');
     if (/^tandem_documents_loaded 0$/m.test(metrics) && !compacting) return;
     await settle(50);
   }

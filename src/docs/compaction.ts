@@ -52,19 +52,20 @@ export async function compactDocument(store: CompactionStore, documentId: string
   if (headSeq - newest >= policy.snapshotEvery) needed.push(headSeq);
   // Nothing to build and nothing to trim.
   if (needed.length === 0 && (trimWanted === 0 || !have.has(trimWanted))) return NOTHING;
-  const built = needed.length > 0 ? await buildSnapshots(store, documentId, existing, needed, headSeq) : new Map<number, Uint8Array>();
+  const built = needed.length > 0 ? await buildSnapshots(store, documentId, existing, needed, headSeq) : new Map<number, { state: Uint8Array; createdAt: Date }>();
 
   // Trim only to a seq with a snapshot: the wanted one or, when the replay could not build it
   // (pending structs), the highest one below it.
   const withSnapshot = [...have, ...built.keys()].filter((seq) => seq > 0 && seq <= trimWanted);
   const trimTo = withSnapshot.length > 0 ? Math.max(...withSnapshot) : 0;
   const snapshots = [...built.keys()].sort((a, b) => a - b);
-  await store.writeSnapshots(documentId, snapshots.map((seq) => ({ seq, state: built.get(seq)! })));
-  if (trimTo === 0) return { ...NOTHING, snapshots };
-  const trimmedUpdates = await store.trimLog(documentId, trimTo);
-  // Snapshots live as long as checkpoints do (a snapshot is never younger than its version);
-  // named versions and the trim point stay.
-  const prunedSnapshots = await store.pruneSnapshots(documentId, trimTo, new Set([...named, trimTo]), new Date(now.getTime() - policy.keepCheckpointsMs));
+  await store.writeSnapshots(documentId, snapshots.map((seq) => ({ seq, ...built.get(seq)! })));
+  const trimmedUpdates = trimTo > 0 ? await store.trimLog(documentId, trimTo) : 0;
+  // Kept: named versions, the trim point, the newest, and the last snapshot of every hour
+  // within the checkpoint window; every other snapshot was superseded.
+  const newestNow = Math.max(newest, ...snapshots);
+  const keepSeqs = new Set([...named, newestNow, ...(trimTo > 0 ? [trimTo] : [])]);
+  const prunedSnapshots = await store.pruneSnapshots(documentId, keepSeqs, new Date(now.getTime() - policy.keepCheckpointsMs));
   return { snapshots, trimmedTo: trimTo, trimmedUpdates, prunedSnapshots };
 }
 
@@ -72,12 +73,18 @@ export async function compactDocument(store: CompactionStore, documentId: string
  * Replays the stored log from the newest snapshot below every seq in `needed` and encodes the
  * state at each of them that the replay reaches with no pending structs.
  */
-async function buildSnapshots(store: CompactionStore, documentId: string, existing: number[], needed: number[], headSeq: number): Promise<Map<number, Uint8Array>> {
+async function buildSnapshots(
+  store: CompactionStore,
+  documentId: string,
+  existing: number[],
+  needed: number[],
+  headSeq: number,
+): Promise<Map<number, { state: Uint8Array; createdAt: Date }>> {
   const lowest = Math.min(...needed);
   const base = existing.filter((seq) => seq <= lowest).at(-1) ?? null;
   const { base: baseState, log } = await store.replayFrom(documentId, base);
   const wanted = new Set(needed);
-  const built = new Map<number, Uint8Array>();
+  const built = new Map<number, { state: Uint8Array; createdAt: Date }>();
   let expected = (base ?? 0) + 1;
   const doc = new Y.Doc({ gc: true });
   try {
@@ -88,7 +95,7 @@ async function buildSnapshots(store: CompactionStore, documentId: string, existi
       expected += 1;
       Y.applyUpdate(doc, entry.update);
       const clean = doc.store.pendingStructs === null && doc.store.pendingDs === null;
-      if (clean && wanted.has(entry.seq)) built.set(entry.seq, Y.encodeStateAsUpdate(doc));
+      if (clean && wanted.has(entry.seq)) built.set(entry.seq, { state: Y.encodeStateAsUpdate(doc), createdAt: entry.createdAt });
     }
   } finally {
     doc.destroy();

@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
 import type { JobPublisher } from './ports.ts';
 
+/** How long a live document's compaction request waits, folding the requests made meanwhile. */
+const COMPACT_DELAY_MS = 60_000;
+
 export interface DocumentEvents {
   /** An update of the document was committed at `seq`. */
   committed(documentId: string, seq: number): void;
@@ -15,8 +18,8 @@ export interface DocumentEvents {
  * What a node tells the background about documents. document.updated is debounced here, per
  * document, so a burst of keystrokes costs one job, not one Redis call per commit; the
  * dedupe key folds the same burst seen by several nodes into one event. Every
- * `compactEvery`-th seq asks for a compaction, so a document that stays loaded for days
- * still gets one. Publishing is fire and forget: a lost event is logged, the write stands.
+ * `compactEvery`-th seq asks for a compaction (a minute later), so a document that stays
+ * loaded for days still gets compacted. Publishing is fire and forget: a lost event is logged, the write stands.
  */
 export function createDocumentEvents(jobs: JobPublisher, options: { debounceMs: number; compactEvery: number; logger: Logger }): DocumentEvents {
   const { logger } = options;
@@ -25,11 +28,16 @@ export function createDocumentEvents(jobs: JobPublisher, options: { debounceMs: 
 
   const publishUpdated = (documentId: string, version: number) =>
     send('document.updated', jobs.publish('webhook-event', { event: 'document.updated', documentId, data: { version } }, { dedupeKey: `document.updated:${documentId}` }));
-  const compact = (documentId: string) => send('compact', jobs.publish('compact', { documentId }, { dedupeKey: `compact:${documentId}` }));
+  // A document being edited asks at most once per COMPACT_DELAY_MS: each compaction decodes the
+  // whole document, which a busy document would otherwise pay every SNAPSHOT_EVERY updates.
+  const compactSoon = (documentId: string) =>
+    send('compact', jobs.publish('compact', { documentId }, { dedupeKey: `compact:${documentId}`, delayMs: COMPACT_DELAY_MS }));
+  // Unloaded: compact now (a separate key, so a delayed one pending for it does not hold this back).
+  const compactNow = (documentId: string) => send('compact', jobs.publish('compact', { documentId }, { dedupeKey: `compact-unloaded:${documentId}` }));
 
   return {
     committed(documentId, seq) {
-      if (seq % options.compactEvery === 0) void compact(documentId);
+      if (seq % options.compactEvery === 0) void compactSoon(documentId);
       const pending = waiting.get(documentId);
       if (pending) {
         pending.version = Math.max(pending.version, seq);
@@ -44,7 +52,7 @@ export function createDocumentEvents(jobs: JobPublisher, options: { debounceMs: 
       };
       waiting.set(documentId, entry);
     },
-    unloaded: (documentId) => void compact(documentId),
+    unloaded: (documentId) => void compactNow(documentId),
     deleted(documentId) {
       void send('document.deleted', jobs.publish('webhook-event', { event: 'document.deleted', documentId }));
     },

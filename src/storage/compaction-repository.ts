@@ -13,15 +13,19 @@ export interface CompactionStore {
   /** The snapshot at `seq` and the log after it, up to the head (gaps included: the caller checks). */
   replayFrom(documentId: string, snapshotSeq: number | null): Promise<{ base: Uint8Array | null; log: LogEntry[] }>;
   namedVersionSeqs(documentId: string): Promise<number[]>;
-  /** The last seq of each hour (by commit time) among log entries written after `since`. */
+  /** The last seq of each hour (by commit time) among log entries written since `since`. */
   hourlyCheckpoints(documentId: string, since: Date): Promise<number[]>;
   /** The newest seq written before `cutoff`, or 0. */
   lastSeqBefore(documentId: string, cutoff: Date): Promise<number>;
-  writeSnapshots(documentId: string, snapshots: { seq: number; state: Uint8Array }[]): Promise<void>;
+  /** `createdAt` is the time of the version (its last update), so snapshots group by the hour they describe. */
+  writeSnapshots(documentId: string, snapshots: { seq: number; state: Uint8Array; createdAt: Date }[]): Promise<void>;
   /** Deletes the log up to and including `seq`; only call once a snapshot at `seq` is stored. */
   trimLog(documentId: string, seq: number): Promise<number>;
-  /** Deletes snapshots below `below`, written before `olderThan`, that are not in `keep`. */
-  pruneSnapshots(documentId: string, below: number, keep: ReadonlySet<number>, olderThan: Date): Promise<number>;
+  /**
+   * Deletes every snapshot that is not in `keep` and not the last of its hour among those
+   * describing versions since `checkpointsSince` (the hourly checkpoints).
+   */
+  pruneSnapshots(documentId: string, keep: ReadonlySet<number>, checkpointsSince: Date): Promise<number>;
   /** Live documents whose log grew by `every` updates since their newest snapshot, or holds entries written before `cutoff`. */
   due(every: number, cutoff: Date, limit: number): Promise<string[]>;
 }
@@ -77,7 +81,7 @@ export function createCompactionStore(prisma: PrismaClient): CompactionStore {
     async writeSnapshots(documentId, snapshots) {
       if (snapshots.length === 0) return;
       await prisma.documentSnapshot.createMany({
-        data: snapshots.map(({ seq, state }) => ({ documentId, seq, state: state as Uint8Array<ArrayBuffer> })),
+        data: snapshots.map(({ seq, state, createdAt }) => ({ documentId, seq, state: state as Uint8Array<ArrayBuffer>, createdAt })),
         skipDuplicates: true,
       });
     },
@@ -87,11 +91,16 @@ export function createCompactionStore(prisma: PrismaClient): CompactionStore {
       return count;
     },
 
-    async pruneSnapshots(documentId, below, keep, olderThan) {
-      const { count } = await prisma.documentSnapshot.deleteMany({
-        where: { documentId, seq: { lt: below, notIn: [...keep] }, createdAt: { lt: olderThan } },
-      });
-      return count;
+    async pruneSnapshots(documentId, keep, checkpointsSince) {
+      return prisma.$executeRaw`
+        DELETE FROM document_snapshots s
+        WHERE s.document_id = ${documentId}
+          AND NOT (s.seq = ANY(${[...keep]}::int[]))
+          AND s.seq NOT IN (
+            SELECT max(seq) FROM document_snapshots
+            WHERE document_id = ${documentId} AND created_at >= ${checkpointsSince}
+            GROUP BY date_trunc('hour', created_at)
+          )`;
     },
 
     async due(every, cutoff, limit) {

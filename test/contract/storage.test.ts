@@ -462,7 +462,32 @@ describe.each([
       expect(latest.seq).toBe(8);
       expect(textOf(latest.updates)).toBe(text);
       expect(await db.prisma.documentUpdate.count({ where: { documentId: id } })).toBe(0);
+      // The snapshot at 5 was superseded within its hour (not named, not the trim point): pruned.
+      expect((await db.prisma.documentSnapshot.findMany({ where: { documentId: id }, select: { seq: true } })).map((row) => row.seq)).toEqual([8]);
       expect(await compactDocument(compaction, uniqueDocId('no-such-doc'), keepAll)).toMatchObject({ snapshots: [] });
+    });
+
+    it('compaction keeps a checkpoint per hour of editing, readable after the log is trimmed', async () => {
+      const id = uniqueDocId('compact-hourly');
+      await store.ensure(id, newAccess());
+      const { updates } = yjsEdits(6);
+      const log = writer();
+      for (const update of updates) void log.append(id, update);
+      await log.whenDurable(id);
+      // Two updates in each of three hours, three to one hour ago.
+      const hour = 3_600_000;
+      const base = Math.floor(Date.now() / hour) * hour - 3 * hour;
+      for (let seq = 1; seq <= 6; seq++) {
+        await db.prisma.documentUpdate.update({ where: { documentId_seq: { documentId: id, seq } }, data: { createdAt: new Date(base + Math.floor((seq - 1) / 2) * hour + 60_000 * seq) } });
+      }
+      const texts = await Promise.all([2, 4, 6].map(async (seq) => textOf((await store.loadAt(id, seq))!)));
+      const day = 24 * 3_600_000;
+      const result = await compactDocument(createCompactionStore(db.prisma), id, { snapshotEvery: 100, keepRawLogMs: 0, keepCheckpointsMs: day });
+      expect(result).toMatchObject({ trimmedTo: 6, trimmedUpdates: 6 });
+      const kept = (await db.prisma.documentSnapshot.findMany({ where: { documentId: id }, select: { seq: true }, orderBy: { seq: 'asc' } })).map((row) => row.seq);
+      expect(kept).toEqual([2, 4, 6]);
+      for (const [index, seq] of [2, 4, 6].entries()) expect(textOf((await store.loadAt(id, seq))!)).toBe(texts[index]);
+      expect(await store.loadAt(id, 3)).toBeNull(); // between checkpoints: outside the kept history
     });
 
     it('compaction never snapshots a log whose updates miss a dependency', async () => {
