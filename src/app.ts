@@ -17,6 +17,7 @@ import { withoutSecrets } from './http/log-redaction.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { useRequestValidation } from './http/validation.ts';
 import { type RestDeps, restApi } from './http/rest/rest-api.ts';
+import { type McpDeps, mcpEndpoint } from './http/mcp/mcp-route.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
+  /** What /mcp needs besides the REST services: search, and documents' changes for resource notifications. */
+  mcp: Pick<McpDeps, 'search' | 'changes'>;
   access: { store: AccessStore; authorizer: Authorizer; service: AccessService; audit: AuditLog; accounts: AccountStore };
   logger: FastifyBaseLogger;
   collab: CollabServer;
@@ -89,5 +92,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
+  await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service });
   return app;
 }

@@ -20,6 +20,10 @@ export const ERRORS = {
   COMMENT_NOT_FOUND: { status: 404, title: 'No such comment on this document' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification' },
   WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook in this workspace' },
+  MCP_SESSION_NOT_FOUND: {
+    status: 404,
+    title: 'No such MCP session on this node (it ended, or the node restarted): initialize a new session',
+  },
   TIMED_OUT: { status: 408, title: 'Timed out' },
   DOC_EXISTS: { status: 409, title: 'A document with this id already exists' },
   EDIT_CONFLICT: { status: 409, title: 'An edit does not apply to the document' },

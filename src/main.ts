@@ -11,6 +11,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
 import { createDocumentHistory } from './docs/document-history.ts';
+import { createDocumentSearch } from './docs/document-search.ts';
 import { createCommentService } from './docs/comments.ts';
 import { createNotificationService } from './docs/notifications.ts';
 import { createCommentRepository } from './storage/comment-repository.ts';
@@ -120,6 +121,11 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
 
   const app = await buildApp({
     rest: { documents, history, jobs: publisher, comments, notifications, webhooks },
+    mcp: {
+      search: createDocumentSearch({ documents }),
+      // Every committed update is published on the bus (by whichever node committed it), and reaches this node's subscribers too.
+      changes: { watch: (id, changed) => bus.subscribe(id, (message) => message.kind === 'update' && changed(message.seq)) },
+    },
     access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
     config,
     redis,

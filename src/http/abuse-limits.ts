@@ -123,7 +123,8 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
     origin: config.allowedOrigins ?? false,
     credentials: true,
     methods: ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'],
-    exposedHeaders: ['ETag', 'Location', ...RATE_LIMIT_HEADERS],
+    // Mcp-Session-Id: browser MCP clients read their session from it (/mcp).
+    exposedHeaders: ['ETag', 'Location', 'Mcp-Session-Id', ...RATE_LIMIT_HEADERS],
     // Browsers cache a preflight this long (seconds; Chrome caps it at 7200).
     maxAge: 600,
   });

@@ -63,6 +63,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
             capabilities: Type.Object({
               websocket: Type.Object({ yWebsocket: Type.String(), hocuspocus: Type.String() }),
               rest: Type.Object({ documents: Type.String(), changes: Type.String(), openapi: Type.String() }),
+              mcp: Type.String({ description: 'Model Context Protocol endpoint (Streamable HTTP)' }),
               patchFormats: Type.Array(Type.String()),
               contentType: Type.String(),
             }),
@@ -76,6 +77,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
       capabilities: {
         websocket: { yWebsocket: '/ws/:id', hocuspocus: '/collab' },
         rest: { documents: '/v1/documents', changes: '/v1/sync', openapi: '/docs/json' },
+        mcp: '/mcp',
         patchFormats: ['text/x-diff', 'application/json'],
         contentType: 'Y.Text "content" (markdown)',
       },

@@ -11,7 +11,7 @@ const tags = ['comments'];
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, Problem]));
 
 /** A user writes as themselves, also through their API key; a document key has no account. */
-function authorOf(principal: Principal): CommentAuthor {
+export function authorOf(principal: Principal): CommentAuthor {
   switch (principal.kind) {
     case 'user':
     case 'api-key':
