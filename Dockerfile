@@ -13,6 +13,8 @@ COPY --chown=node:node prisma ./prisma
 RUN npm ci && npm cache clean --force
 
 COPY --chown=node:node . .
+# The web editor's bundle (npm start builds it too, but the CMD below skips npm).
+RUN npm run build:web
 
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

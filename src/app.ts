@@ -20,6 +20,7 @@ import { type RestDeps, restApi } from './http/rest/rest-api.ts';
 import { type McpDeps, mcpEndpoint } from './http/mcp/mcp-route.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
+import { registerWebRoutes } from './http/web-routes.ts';
 
 export interface AppDeps {
   config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy'> & AbuseLimitsConfig;
@@ -93,5 +94,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
   await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service });
+  await registerWebRoutes(app);
   return app;
 }

@@ -48,6 +48,9 @@ export function startBullmqWorkers(options: BullmqWorkersOptions): { close(): Pr
         concurrency: options.concurrency,
         lockDuration: options.lockMs,
         stalledInterval: Math.max(500, Math.floor(options.lockMs / 2)),
+        // A job whose worker died counts as stalled once; a busy (not dead) worker can miss a lock
+        // renewal too, so allow a few before BullMQ gives the job up as failed.
+        maxStalledCount: 3,
       },
     );
     worker.on('failed', (job, error) =>

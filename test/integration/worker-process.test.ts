@@ -22,7 +22,7 @@ describe('the worker process', () => {
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     JOBS_PREFIX: prefix,
-    WORKER_LOCK_MS: '2000',
+    WORKER_LOCK_MS: '4000',
     WORKER_CONCURRENCY: '1',
     KEEP_RAW_LOG_HOURS: '0',
     COMPACT_SWEEP_MS: '0',
