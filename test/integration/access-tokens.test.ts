@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restAs, signTestToken, signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
 import type { TestNode } from '../helpers/node.ts';
 import { uniqueDocId } from '../helpers/node.ts';
-import { authMessage, openRawSocket } from '../helpers/raw-socket.ts';
+import { authMessage, body, isYWebsocketSync, openRawSocket, SYNC_STEP2 } from '../helpers/raw-socket.ts';
 import { restClient } from '../helpers/rest.ts';
 import { authenticateOn, hocuspocusAuth, yWebsocketOutcome } from '../helpers/socket-auth.ts';
 
@@ -131,6 +131,10 @@ describe('credentials on REST and both socket dialects', () => {
     expect(issued.body).toMatchObject({ token: expect.stringMatching(/^tdw_/), expiresIn: 60 });
     const first = openRawSocket(node.wsUrl, `/ws/${documentId}?token=${issued.body.token}`);
     await first.opened;
+    // Let in (it is answered) before the second try: the token is redeemed after the upgrade,
+    // so without this, on a busy machine, the second socket could win the race for it.
+    first.send(body.syncStep1(new Uint8Array([0])));
+    await first.waitForMessage(isYWebsocketSync(SYNC_STEP2), 'the first socket to be answered');
     expect(await yWebsocketOutcome(node.wsUrl, documentId, issued.body.token)).toEqual({ code: 4401, reason: 'UNAUTHORIZED' });
     await first.close();
 
