@@ -19,6 +19,9 @@ export interface CompactionResult {
   prunedSnapshots: number;
 }
 
+/** Updates applied per transaction (and per turn of the event loop) while replaying. */
+const REPLAY_CHUNK = 1000;
+
 const NOTHING: CompactionResult = { snapshots: [], trimmedTo: 0, trimmedUpdates: 0, prunedSnapshots: 0 };
 
 /**
@@ -85,17 +88,30 @@ async function buildSnapshots(
   const { base: baseState, log } = await store.replayFrom(documentId, base);
   const wanted = new Set(needed);
   const built = new Map<number, { state: Uint8Array; createdAt: Date }>();
-  let expected = (base ?? 0) + 1;
+  // The contiguous log from the base up to the head read at the start (a hole: trimmed meanwhile).
+  const entries: typeof log = [];
+  for (const entry of log) {
+    if (entry.seq > headSeq || entry.seq !== (base ?? 0) + entries.length + 1) break;
+    entries.push(entry);
+  }
   const doc = new Y.Doc({ gc: true });
   try {
     if (baseState) Y.applyUpdate(doc, baseState);
-    for (const entry of log) {
-      // Past the head read at the start, or a hole (trimmed meanwhile): stop there.
-      if (entry.seq > headSeq || entry.seq !== expected) break;
-      expected += 1;
-      Y.applyUpdate(doc, entry.update);
+    let start = 0;
+    while (start < entries.length) {
+      // One transaction per run of updates (up to the next wanted seq), which is far cheaper than
+      // one per update; between runs the event loop gets a turn, since in a node without Redis
+      // this runs beside the rooms.
+      let end = start;
+      while (end < entries.length - 1 && end - start < REPLAY_CHUNK && !wanted.has(entries[end]!.seq)) end += 1;
+      doc.transact(() => {
+        for (let i = start; i <= end; i++) Y.applyUpdate(doc, entries[i]!.update);
+      });
+      const last = entries[end]!;
       const clean = doc.store.pendingStructs === null && doc.store.pendingDs === null;
-      if (clean && wanted.has(entry.seq)) built.set(entry.seq, { state: Y.encodeStateAsUpdate(doc), createdAt: entry.createdAt });
+      if (clean && wanted.has(last.seq)) built.set(last.seq, { state: Y.encodeStateAsUpdate(doc), createdAt: last.createdAt });
+      start = end + 1;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     doc.destroy();
