@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInProcessBus } from './bus/in-process-bus.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
-import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
 import { type CollabServer, createCollabServer } from './collab/collab-server.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Config } from './config.ts';
+import { runIfMain } from './entry-point.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
 import { createDocumentHistory } from './docs/document-history.ts';
@@ -184,43 +184,4 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   };
 }
 
-async function main(): Promise<void> {
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${error.message}\nSee .env.example for every variable and its default.`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const logger = pino({ level: config.logLevel });
-  const node = await startNode(config, logger);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: closing sockets and flushing the op log');
-    node.close().then(
-      () => {
-        logger.info('shutdown complete');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    console.error('Tandem failed to start:', error);
-    process.exit(1);
-  });
-}
+runIfMain({ moduleUrl: import.meta.url, name: 'Tandem', stopping: 'shutting down: closing sockets and flushing the op log', start: startNode });

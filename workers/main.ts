@@ -1,6 +1,6 @@
-import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
-import { type Config, ConfigError, loadConfig } from '../src/config.ts';
+import type { Logger } from 'pino';
+import { type Config, ConfigError } from '../src/config.ts';
+import { runIfMain } from '../src/entry-point.ts';
 import { createBullmqQueues } from '../src/jobs/bullmq-jobs.ts';
 import { startBullmqWorkers } from '../src/jobs/bullmq-workers.ts';
 import { retryPolicy } from '../src/jobs/retry-policy.ts';
@@ -45,48 +45,4 @@ export async function startWorker(config: Readonly<Config>, logger: Logger): Pro
   };
 }
 
-async function main(): Promise<void> {
-  let config: Readonly<Config>;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`${error.message}\nSee .env.example for every variable and its default.`);
-      process.exit(1);
-    }
-    throw error;
-  }
-  const logger = pino({ level: config.logLevel });
-  let worker: RunningWorker;
-  try {
-    worker = await startWorker(config, logger);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(1);
-    }
-    throw error;
-  }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker shutting down: letting running jobs finish');
-    worker.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'worker shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    console.error('Tandem worker failed to start:', error);
-    process.exit(1);
-  });
-}
+runIfMain({ moduleUrl: import.meta.url, name: 'Tandem worker', stopping: 'worker shutting down: letting running jobs finish', start: startWorker });
