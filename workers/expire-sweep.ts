@@ -8,7 +8,8 @@ const BATCH = 500;
 /**
  * expire-sweep: warns the owners of documents about to expire, soft-deletes the ones past
  * their time (they leave reads and show as deleted in the change feed, and can be restored
- * until purged), purges those deleted longer ago than the retention, and drops spent tokens.
+ * until purged), purges those deleted longer ago than the retention, and drops spent tokens
+ * and webhook deliveries older than their 30 days of history.
  */
 export function createExpireSweepProcessor({ prisma, config, jobs, logger }: ProcessorDeps): Processor<'expire-sweep'> {
   const store = createExpiryStore(prisma);
@@ -21,8 +22,9 @@ export function createExpireSweepProcessor({ prisma, config, jobs, logger }: Pro
     for (const documentId of expired) await jobs.publish('webhook-event', { event: 'document.deleted', documentId, data: { reason: 'expired' } });
     const purged = await store.purge(now, policy, BATCH);
     const tokens = await store.purgeSpentCredentials(now);
-    if (warn.length + expired.length + purged + tokens > 0) {
-      logger.info({ warned: warn.length, expired: expired.length, purged, spentTokens: tokens }, 'expiry sweep');
+    const deliveries = await store.purgeOldDeliveries(now);
+    if (warn.length + expired.length + purged + tokens + deliveries > 0) {
+      logger.info({ warned: warn.length, expired: expired.length, purged, spentTokens: tokens, oldDeliveries: deliveries }, 'expiry sweep');
     }
   };
 }

@@ -3,9 +3,6 @@ import type { Processor } from '../src/jobs/ports.ts';
 import { createWebhookRepository } from '../src/storage/webhook-repository.ts';
 import type { ProcessorDeps } from './processors.ts';
 
-/** Deliveries are listed for this long, then pruned when the hook gets its next event. */
-const KEEP_DELIVERIES_MS = 30 * 24 * 3_600_000;
-
 /** JSON with sorted keys, so the same data always makes the same fingerprint. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -52,6 +49,5 @@ export function createWebhookEventProcessor({ prisma, jobs, logger }: ProcessorD
       await jobs.publish('webhook-deliver', { deliveryId: delivery.id }, { dedupeKey: `webhook-deliver:${delivery.id}` });
     }
     logger.debug({ event, documentId, deliveries: deliveries.length }, 'webhook event fanned out');
-    await store.pruneDeliveries(hooks.map((hook) => hook.id), new Date(Date.now() - KEEP_DELIVERIES_MS));
   };
 }

@@ -28,9 +28,13 @@ export interface ExpiryStore {
   purge(now: Date, policy: ExpiryPolicy, limit: number): Promise<number>;
   /** Deletes refresh and socket tokens that can no longer be used. */
   purgeSpentCredentials(now: Date): Promise<number>;
+  /** Deletes finished webhook deliveries older than the listed history (pending ones are still being tried). */
+  purgeOldDeliveries(now: Date): Promise<number>;
 }
 
 const DAY_MS = 86_400_000;
+/** How long webhook deliveries stay listed (GET .../deliveries). */
+const KEEP_DELIVERIES_DAYS = 30;
 
 export function createExpiryStore(prisma: PrismaClient): ExpiryStore {
   return {
@@ -112,6 +116,12 @@ export function createExpiryStore(prisma: PrismaClient): ExpiryStore {
         prisma.socketToken.deleteMany({ where: { expiresAt: { lt: now } } }),
       ]);
       return refresh.count + socket.count;
+    },
+
+    async purgeOldDeliveries(now) {
+      const before = new Date(now.getTime() - KEEP_DELIVERIES_DAYS * DAY_MS);
+      const { count } = await prisma.webhookDelivery.deleteMany({ where: { createdAt: { lt: before }, status: { not: 'pending' } } });
+      return count;
     },
   };
 }

@@ -62,8 +62,6 @@ export interface WebhookStore {
   subscribers(workspaceId: string, event: string): Promise<WebhookRecord[]>;
   /** Inserts the deliveries whose id is new (a retried event inserts nothing twice). */
   insertDeliveries(deliveries: NewDelivery[]): Promise<void>;
-  /** Deletes the hooks' deliveries created before `before`: the kept history. */
-  pruneDeliveries(webhookIds: string[], before: Date): Promise<void>;
   /** A delivery with its hook and the hook's secret, to send it. */
   delivery(id: string): Promise<{ delivery: DeliveryRecord; webhook: WebhookRecord & { secret: string } } | null>;
   /** A 2xx: the delivery is delivered and the hook's run of failures ends. */
@@ -160,11 +158,6 @@ export function createWebhookRepository(prisma: PrismaClient): WebhookStore {
         data: deliveries.map((delivery) => ({ ...delivery, payload: delivery.payload as Prisma.InputJsonObject })),
         skipDuplicates: true,
       });
-    },
-
-    async pruneDeliveries(webhookIds, before) {
-      if (webhookIds.length === 0) return;
-      await prisma.webhookDelivery.deleteMany({ where: { webhookId: { in: webhookIds }, createdAt: { lt: before }, status: { not: 'pending' } } });
     },
 
     async delivery(id) {

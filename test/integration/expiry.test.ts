@@ -124,4 +124,17 @@ describe.each(RUNNER_KINDS)('expiry on the %s runner', (kind) => {
     await sweep();
     expect((await sql.query('SELECT 1 FROM socket_tokens WHERE token_hash = $1', [hash])).rowCount).toBe(0);
   });
+
+  it('drops webhook deliveries older than their 30 days of history, unless still being tried', async () => {
+    const hook = `wh_expiry_${kind}_${Date.now()}`;
+    await sql.query(`INSERT INTO webhooks (id, workspace_id, url, events, secret) VALUES ($1, $2, 'http://127.0.0.1:9/', '{document.updated}', 'whsec_xxxxxxxxxxxxxxxx')`, [hook, owner.workspaceId]);
+    const delivery = (id: string, status: string, days: number) =>
+      sql.query(`INSERT INTO webhook_deliveries (id, webhook_id, event, payload, status, created_at) VALUES ($1, $2, 'document.updated', '{}', $3, $4)`, [`${hook}-${id}`, hook, status, ago(days)]);
+    await delivery('old-delivered', 'delivered', 31);
+    await delivery('old-pending', 'pending', 31);
+    await delivery('recent-failed', 'failed', 2);
+    await sweep();
+    const left = (await sql.query('SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id', [hook])).rows.map((row) => row.id);
+    expect(left).toEqual([`${hook}-old-pending`, `${hook}-recent-failed`]);
+  });
 });
