@@ -6,7 +6,8 @@ import { withContractCloseCodes } from './close-codes.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
 import { accessExtension, recheckConnections, SOCKET_ACCESS } from './access-extension.ts';
 import { createRoomBus } from './room-bus.ts';
-import { persistenceExtension, SERVER_WRITE, type ServerWrite } from './persistence.ts';
+import { createPersistence, SERVER_WRITE, type ServerWrite } from './persistence.ts';
+import { withDurableAcks } from './durable-acks.ts';
 import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
@@ -71,23 +72,22 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     whenDurable: (documentId) => options.opLog.whenDurable(documentId),
   };
 
+  const persistence = createPersistence({
+    storage: options.storage,
+    opLog,
+    onLoaded: roomBus.loaded,
+    logger: options.logger,
+    maxPendingBytes: options.maxMessageBytes,
+    track,
+  });
   const hocuspocus = new Hocuspocus({
     name: 'tandem',
     quiet: true,
     timeout: options.idleTimeoutMs,
-    extensions: [
-      accessExtension(options.logger),
-      roomBus.extension,
-      persistenceExtension({
-        storage: options.storage,
-        opLog,
-        onLoaded: roomBus.loaded,
-        logger: options.logger,
-        maxPendingBytes: options.maxMessageBytes,
-        track,
-      }),
-    ],
+    extensions: [accessExtension(options.logger), roomBus.extension, persistence.extension],
   });
+  const unacknowledged = (documentId: string, error: unknown) =>
+    options.logger.debug({ err: error, documentId }, 'an update was not acknowledged: it never became durable here');
 
   function refuse(socket: ClientSocket, code: ErrorCode): void {
     socket.close(closeCodeFor(code), code);
@@ -95,7 +95,8 @@ export function createCollabServer(options: CollabOptions): CollabServer {
 
   return {
     acceptHocuspocus(socket, request, access) {
-      const connection = hocuspocus.handleConnection(withContractCloseCodes(socket), request, { [SOCKET_ACCESS]: access });
+      const acked = withDurableAcks(withContractCloseCodes(socket), persistence.acknowledgeable, unacknowledged);
+      const connection = hocuspocus.handleConnection(acked, request, { [SOCKET_ACCESS]: access });
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkHocuspocusFrame(data) : 'MALFORMED_MESSAGE';

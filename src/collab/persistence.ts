@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import { SOCKET_GRANT } from './access-extension.ts';
+import { createDurableTails } from './durable-acks.ts';
+import { createPendingGuard, type PendingGuard } from './pending-updates.ts';
 import type { RoomOpLog, RoomStorage, SocketGrant, WriteAuthor } from './ports.ts';
 
 /** Origin of updates that come from the op log itself: applying them must not log them again. */
@@ -41,13 +43,16 @@ export interface PersistenceOptions {
 /**
  * Hocuspocus extension that makes the op log the source of truth: load = snapshot + log
  * tail; every update the room integrates is appended; a document unloads only once its
- * appends are durable.
+ * appends are durable. `acknowledgeable(name)` tells when a client's acknowledgement may go
+ * out: once nothing of the document waits for missing dependencies and everything it
+ * accepted so far is committed.
  */
-export function persistenceExtension(options: PersistenceOptions): Extension {
+export function createPersistence(options: PersistenceOptions): { extension: Extension; acknowledgeable(documentName: string): Promise<void> } {
   const { storage, opLog, logger } = options;
-  const pendingSizeSeen = new WeakMap<Document, number>();
+  const tails = createDurableTails();
+  const pendingGuards = new Map<string, PendingGuard>();
 
-  return {
+  const extension: Extension = {
     extensionName: 'tandem-persistence',
 
     async onLoadDocument({ documentName, document, context }) {
@@ -72,40 +77,34 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
     },
 
     async afterLoadDocument({ documentName, document }) {
+      const guard = createPendingGuard(pendingStoreOf(document), options.maxPendingBytes);
+      pendingGuards.set(documentName, guard);
       // Yjs emits only what it integrated: an update whose dependencies are missing waits in
       // the document's pending store and is logged once it can be integrated.
       document.on('update', (update: Uint8Array, origin: unknown) => {
         if (origin === FROM_STORAGE) return;
         const write = serverWriteOf(origin);
         const committed = opLog.append(documentName, update, write?.author);
+        tails.track(documentName, committed);
         write?.committed.push(committed);
         committed.catch((error: unknown) => {
           logger.error({ err: error, documentId: documentName }, 'update could not be logged');
         });
       });
+      document.on('afterTransaction', () => guard.afterTransaction());
     },
 
-    async afterHandleMessage({ document, connection }) {
-      const { pendingStructs, pendingDs } = document.store;
-      if (!pendingStructs && !pendingDs) {
-        pendingSizeSeen.delete(document);
-        return;
+    async afterHandleMessage({ documentName, document, connection }) {
+      const action = pendingGuards.get(documentName)?.afterMessage();
+      if (action === 'dropped') {
+        logger.warn({ documentId: documentName }, 'dropped updates whose dependencies never arrived');
+      } else if (action === 'ask-for-missing') {
+        // The client sent something that builds on content we lack: ask it for everything we
+        // are missing (it answers with Sync Step 2).
+        connection.send(
+          new OutgoingMessage(connection.messageAddress).createSyncMessage().writeFirstSyncStepFor(document).toUint8Array(),
+        );
       }
-      const size = (pendingStructs?.update.length ?? 0) + (pendingDs?.length ?? 0);
-      if (size > options.maxPendingBytes) {
-        logger.warn({ documentId: document.name, size }, 'dropping updates whose dependencies never arrived');
-        document.store.pendingStructs = null;
-        document.store.pendingDs = null;
-        pendingSizeSeen.delete(document);
-        return;
-      }
-      if (pendingSizeSeen.get(document) === size) return;
-      pendingSizeSeen.set(document, size);
-      // The client sent something that builds on content we lack: ask it for everything we
-      // are missing (it answers with Sync Step 2).
-      connection.send(
-        new OutgoingMessage(connection.messageAddress).createSyncMessage().writeFirstSyncStepFor(document).toUint8Array(),
-      );
     },
 
     async onStoreDocument({ documentName }) {
@@ -113,11 +112,38 @@ export function persistenceExtension(options: PersistenceOptions): Extension {
     },
 
     async afterUnloadDocument({ documentName }) {
+      pendingGuards.get(documentName)?.close();
+      pendingGuards.delete(documentName);
       options.track(
         storage.afterUnload(documentName).catch((error: unknown) => {
           logger.warn({ err: error, documentId: documentName }, 'snapshot after unload failed');
         }),
       );
+    },
+  };
+
+  return {
+    extension,
+    acknowledgeable(documentName) {
+      const guard = pendingGuards.get(documentName);
+      // Captured now: what the document accepted up to this acknowledgement.
+      if (!guard?.waiting()) return tails.current(documentName);
+      return guard.whenIntegrated().then(() => tails.current(documentName));
+    },
+  };
+}
+
+/** Yjs keeps what waits for missing dependencies in two fields of the document's store. */
+function pendingStoreOf(document: Document) {
+  return {
+    bytes() {
+      const { pendingStructs, pendingDs } = document.store;
+      if (!pendingStructs && !pendingDs) return 0;
+      return Math.max(1, (pendingStructs?.update.length ?? 0) + (pendingDs?.length ?? 0));
+    },
+    drop() {
+      document.store.pendingStructs = null;
+      document.store.pendingDs = null;
     },
   };
 }

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { createPendingGuard, PendingDroppedError, type PendingStore } from '../../src/collab/pending-updates.ts';
+
+/** The pending store of a real Y.Doc, as the Hocuspocus adapter reads it. */
+function storeOf(doc: Y.Doc): PendingStore {
+  return {
+    bytes: () => (doc.store.pendingStructs || doc.store.pendingDs ? Math.max(1, (doc.store.pendingStructs?.update.length ?? 0) + (doc.store.pendingDs?.length ?? 0)) : 0),
+    drop: () => {
+      doc.store.pendingStructs = null;
+      doc.store.pendingDs = null;
+    },
+  };
+}
+
+/** Two updates of one client, the second building on the first. */
+function dependentUpdates(size = 5): { first: Uint8Array; second: Uint8Array } {
+  const author = new Y.Doc();
+  const text = author.getText('content');
+  text.insert(0, 'a'.repeat(size));
+  const before = Y.encodeStateVector(author);
+  const first = Y.encodeStateAsUpdate(author);
+  text.insert(size, 'b'.repeat(size));
+  return { first, second: Y.encodeStateAsUpdate(author, before) };
+}
+
+const settled = async (promise: Promise<unknown>) => {
+  let state = 'pending';
+  promise.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  return state;
+};
+
+describe('createPendingGuard', () => {
+  it('asks the client for what is missing once per new pending state, not on every message', () => {
+    const doc = new Y.Doc();
+    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    expect(guard.afterMessage()).toBe('none');
+    const { second } = dependentUpdates();
+    Y.applyUpdate(doc, second);
+    expect(guard.waiting()).toBe(true);
+    expect(guard.afterMessage()).toBe('ask-for-missing');
+    expect(guard.afterMessage()).toBe('none');
+    expect(doc.getText('content').toString()).toBe('');
+  });
+
+  it('lets whoever waits go on once the missing dependency arrives, from any source', async () => {
+    const doc = new Y.Doc();
+    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    doc.on('afterTransaction', () => guard.afterTransaction());
+    const { first, second } = dependentUpdates();
+    Y.applyUpdate(doc, second);
+    const integrated = guard.whenIntegrated();
+    expect(await settled(integrated)).toBe('pending');
+    Y.applyUpdate(doc, first); // e.g. from another node over the bus: no client message follows
+    expect(await settled(integrated)).toBe('resolved');
+    expect(doc.getText('content').toString()).toBe('aaaaabbbbb');
+    expect(guard.waiting()).toBe(false);
+  });
+
+  it('resolves at once when nothing waits', async () => {
+    const guard = createPendingGuard(storeOf(new Y.Doc()), 10);
+    expect(await settled(guard.whenIntegrated())).toBe('resolved');
+  });
+
+  it('drops what waits past the cap and tells the waiters it will never integrate', async () => {
+    const doc = new Y.Doc();
+    const guard = createPendingGuard(storeOf(doc), 100);
+    const { first, second } = dependentUpdates(500);
+    Y.applyUpdate(doc, second);
+    const integrated = guard.whenIntegrated();
+    expect(guard.afterMessage()).toBe('dropped');
+    await expect(integrated).rejects.toBeInstanceOf(PendingDroppedError);
+    expect(guard.waiting()).toBe(false);
+    // Dropped for good: the dependency arriving later brings only itself.
+    Y.applyUpdate(doc, first);
+    expect(doc.getText('content').toString()).toBe('a'.repeat(500));
+  });
+
+  it('rejects the waiters when the document unloads', async () => {
+    const doc = new Y.Doc();
+    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    Y.applyUpdate(doc, dependentUpdates().second);
+    const integrated = guard.whenIntegrated();
+    guard.close();
+    await expect(integrated).rejects.toBeInstanceOf(PendingDroppedError);
+  });
+});
