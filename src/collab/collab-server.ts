@@ -1,14 +1,13 @@
-import { Hocuspocus } from '@hocuspocus/server';
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
-import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import { closeCodeFor, type ErrorCode } from '../errors.ts';
 import { withContractCloseCodes } from './close-codes.ts';
-import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
-import { accessExtension, recheckConnections, SOCKET_ACCESS } from './access-extension.ts';
-import { createRoomBus } from './room-bus.ts';
-import { createPersistence, SERVER_WRITE, type ServerWrite } from './persistence.ts';
 import { withDurableAcks } from './durable-acks.ts';
+import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
+import { createHocuspocusRooms, serverWriteOf } from './hocuspocus-adapter.ts';
+import { createPersistence, type ServerWrite } from './persistence.ts';
 import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
+import { createRoomSync } from './room-sync.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
 export interface CollabOptions {
@@ -55,7 +54,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     void work.finally(() => background.delete(work));
   };
 
-  const roomBus = createRoomBus({
+  const roomSync = createRoomSync({
     bus: options.bus,
     storage: options.storage,
     logger: options.logger,
@@ -66,25 +65,18 @@ export function createCollabServer(options: CollabOptions): CollabServer {
   const opLog: RoomOpLog = {
     async append(documentId, update, author) {
       const seq = await options.opLog.append(documentId, update, author);
-      roomBus.committed(documentId, seq, update);
+      roomSync.committed(documentId, seq, update);
       return seq;
     },
     whenDurable: (documentId) => options.opLog.whenDurable(documentId),
   };
-
-  const persistence = createPersistence({
-    storage: options.storage,
-    opLog,
-    onLoaded: roomBus.loaded,
+  const persistence = createPersistence({ storage: options.storage, opLog, logger: options.logger, serverWriteOf, track });
+  const rooms = createHocuspocusRooms({
+    persistence,
+    roomSync,
     logger: options.logger,
     maxPendingBytes: options.maxMessageBytes,
-    track,
-  });
-  const hocuspocus = new Hocuspocus({
-    name: 'tandem',
-    quiet: true,
-    timeout: options.idleTimeoutMs,
-    extensions: [accessExtension(options.logger), roomBus.extension, persistence.extension],
+    idleTimeoutMs: options.idleTimeoutMs,
   });
   const unacknowledged = (documentId: string, error: unknown) =>
     options.logger.debug({ err: error, documentId }, 'an update was not acknowledged: it never became durable here');
@@ -95,77 +87,46 @@ export function createCollabServer(options: CollabOptions): CollabServer {
 
   return {
     acceptHocuspocus(socket, request, access) {
-      const acked = withDurableAcks(withContractCloseCodes(socket), persistence.acknowledgeable, unacknowledged);
-      const connection = hocuspocus.handleConnection(acked, request, { [SOCKET_ACCESS]: access });
+      const acked = withDurableAcks(withContractCloseCodes(socket), rooms.acknowledgeable, unacknowledged);
+      const connection = rooms.handleConnection(acked, request, access);
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkHocuspocusFrame(data) : 'MALFORMED_MESSAGE';
           if (problem) return refuse(socket, problem);
-          connection.handleMessage(data);
+          connection.message(data);
         },
-        close(code, reason) {
-          connection.handleClose({ code, reason });
-        },
+        close: connection.close,
       };
     },
 
     acceptYWebsocket(socket, request, access, documentId, token) {
       const bridge = createYWebsocketBridge(withContractCloseCodes(socket), documentId);
-      const connection = hocuspocus.handleConnection(bridge.hocuspocusSide, request, { [SOCKET_ACCESS]: access });
-      connection.handleMessage(bridge.authFrame(token));
+      const connection = rooms.handleConnection(bridge.hocuspocusSide, request, access);
+      connection.message(bridge.authFrame(token));
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkYWebsocketFrame(data) : 'MALFORMED_MESSAGE';
           if (problem) return refuse(socket, problem);
-          connection.handleMessage(bridge.toHocuspocus(data));
+          connection.message(bridge.toHocuspocus(data));
         },
-        close(code, reason) {
-          connection.handleClose({ code, reason });
-        },
+        close: connection.close,
       };
     },
 
     async write(documentId, change, author) {
       const write: ServerWrite = { author, committed: [] };
-      let connection;
-      try {
-        connection = await hocuspocus.openDirectConnection(documentId, { [SERVER_WRITE]: write });
-      } catch (error) {
-        // A failed load surfaces as the { reason } our persistence extension threw.
-        const reason = (error as { reason?: unknown } | null)?.reason;
-        throw isErrorCode(reason) ? new AppError(reason) : error;
-      }
-      try {
-        await connection.transact((doc) => change(doc));
-        const seqs = await Promise.all(write.committed);
-        return seqs.at(-1) ?? null;
-      } finally {
-        // Unloads the document if no client has it open (after its appends are durable).
-        await connection.disconnect();
-      }
+      await rooms.transact(documentId, change, write);
+      const seqs = await Promise.all(write.committed);
+      return seqs.at(-1) ?? null;
     },
 
-    disconnectAll(documentId, code) {
-      const document = hocuspocus.documents.get(documentId);
-      for (const connection of document?.getConnections() ?? []) {
-        connection.close({ code: closeCodeFor(code), reason: code });
-      }
-    },
-
-    recheckAccess: () => recheckConnections(hocuspocus, options.logger),
-
-    stats() {
-      return { documents: hocuspocus.getDocumentsCount(), connections: hocuspocus.getConnectionsCount() };
-    },
+    disconnectAll: rooms.disconnectAll,
+    recheckAccess: rooms.recheckAccess,
+    stats: rooms.stats,
 
     async close() {
-      roomBus.close();
-      hocuspocus.closeConnections();
-      hocuspocus.flushPendingStores();
-      while (hocuspocus.getDocumentsCount() > 0 || hocuspocus.unloadingDocuments.size > 0 || background.size > 0) {
-        await Promise.allSettled([...hocuspocus.unloadingDocuments.values(), ...background]);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      roomSync.close();
+      await rooms.close(() => [...background]);
     },
   };
 }

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createPendingGuard, PendingDroppedError, type PendingStore } from '../../src/collab/pending-updates.ts';
-
-/** The pending store of a real Y.Doc, as the Hocuspocus adapter reads it. */
-function storeOf(doc: Y.Doc): PendingStore {
-  return {
-    bytes: () => (doc.store.pendingStructs || doc.store.pendingDs ? Math.max(1, (doc.store.pendingStructs?.update.length ?? 0) + (doc.store.pendingDs?.length ?? 0)) : 0),
-    drop: () => {
-      doc.store.pendingStructs = null;
-      doc.store.pendingDs = null;
-    },
-  };
-}
+import { pendingStoreOf } from '../../src/collab/hocuspocus-adapter.ts';
+import { createPendingGuard, PendingDroppedError } from '../../src/collab/pending-updates.ts';
 
 /** Two updates of one client, the second building on the first. */
 function dependentUpdates(size = 5): { first: Uint8Array; second: Uint8Array } {
@@ -37,7 +27,7 @@ const settled = async (promise: Promise<unknown>) => {
 describe('createPendingGuard', () => {
   it('asks the client for what is missing once per new pending state, not on every message', () => {
     const doc = new Y.Doc();
-    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    const guard = createPendingGuard(pendingStoreOf(doc), 1_000_000);
     expect(guard.afterMessage()).toBe('none');
     const { second } = dependentUpdates();
     Y.applyUpdate(doc, second);
@@ -49,7 +39,7 @@ describe('createPendingGuard', () => {
 
   it('lets whoever waits go on once the missing dependency arrives, from any source', async () => {
     const doc = new Y.Doc();
-    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    const guard = createPendingGuard(pendingStoreOf(doc), 1_000_000);
     doc.on('afterTransaction', () => guard.afterTransaction());
     const { first, second } = dependentUpdates();
     Y.applyUpdate(doc, second);
@@ -62,13 +52,13 @@ describe('createPendingGuard', () => {
   });
 
   it('resolves at once when nothing waits', async () => {
-    const guard = createPendingGuard(storeOf(new Y.Doc()), 10);
+    const guard = createPendingGuard(pendingStoreOf(new Y.Doc()), 10);
     expect(await settled(guard.whenIntegrated())).toBe('resolved');
   });
 
   it('drops what waits past the cap and tells the waiters it will never integrate', async () => {
     const doc = new Y.Doc();
-    const guard = createPendingGuard(storeOf(doc), 100);
+    const guard = createPendingGuard(pendingStoreOf(doc), 100);
     const { first, second } = dependentUpdates(500);
     Y.applyUpdate(doc, second);
     const integrated = guard.whenIntegrated();
@@ -82,7 +72,7 @@ describe('createPendingGuard', () => {
 
   it('rejects the waiters when the document unloads', async () => {
     const doc = new Y.Doc();
-    const guard = createPendingGuard(storeOf(doc), 1_000_000);
+    const guard = createPendingGuard(pendingStoreOf(doc), 1_000_000);
     Y.applyUpdate(doc, dependentUpdates().second);
     const integrated = guard.whenIntegrated();
     guard.close();

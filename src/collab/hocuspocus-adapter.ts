@@ -1,0 +1,217 @@
+import { type Document, type Extension, Hocuspocus, OutgoingMessage } from '@hocuspocus/server';
+import type { Logger } from 'pino';
+import type * as Y from 'yjs';
+import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import { createPendingGuard, type PendingGuard, type PendingStore } from './pending-updates.ts';
+import type { Persistence, ServerWrite } from './persistence.ts';
+import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
+import type { RoomSync } from './room-sync.ts';
+
+/**
+ * The one file that knows Hocuspocus (pinned to an exact version in package.json): its hooks,
+ * its per-connection context and readOnly flag, the `{ reason }` objects it expects thrown,
+ * how it unloads documents, and the Y.Doc store fields where Yjs keeps what waits for missing
+ * dependencies. Everything it calls is plain: persistence, room sync, pending guard.
+ */
+
+/** Where each socket's SocketAccess, and then its grant, travel: Hocuspocus's per-connection context. */
+const SOCKET_ACCESS = 'tandemSocketAccess';
+const SOCKET_GRANT = 'tandemSocketGrant';
+/** Where a server-side write travels: the context of a direct connection, which Hocuspocus passes on as the transaction origin. */
+const SERVER_WRITE = 'tandemServerWrite';
+
+/** The server write a transaction origin carries, if it came from a direct connection of `write()`. */
+export function serverWriteOf(origin: unknown): ServerWrite | undefined {
+  const context = (origin as { context?: Record<string, unknown> } | null)?.context;
+  return context?.[SERVER_WRITE] as ServerWrite | undefined;
+}
+
+/** Yjs keeps what waits for missing dependencies in two fields of the document's store. */
+export function pendingStoreOf(doc: Y.Doc): PendingStore {
+  return {
+    bytes() {
+      const { pendingStructs, pendingDs } = doc.store;
+      if (!pendingStructs && !pendingDs) return 0;
+      return Math.max(1, (pendingStructs?.update.length ?? 0) + (pendingDs?.length ?? 0));
+    },
+    drop() {
+      doc.store.pendingStructs = null;
+      doc.store.pendingDs = null;
+    },
+  };
+}
+
+export interface HocuspocusRoomsOptions {
+  persistence: Persistence;
+  roomSync: RoomSync;
+  logger: Logger;
+  /** Bytes of updates waiting for missing dependencies a document may hold before they are dropped. */
+  maxPendingBytes: number;
+  idleTimeoutMs: number;
+}
+
+export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
+  const { persistence, roomSync, logger } = options;
+  const pendingGuards = new Map<string, PendingGuard>();
+
+  const extension: Extension = {
+    extensionName: 'tandem',
+
+    // Once per document a socket opens (on /collab a failed attempt leaves no state behind, so
+    // a later good one starts clean). A read-only grant makes Hocuspocus refuse the
+    // connection's document updates (not applied, not logged, not broadcast) while it still
+    // syncs and shares awareness.
+    async onAuthenticate({ token, documentName, context, connectionConfig }) {
+      const access = (context as Record<string, unknown>)[SOCKET_ACCESS] as SocketAccess | undefined;
+      if (!access) throw { reason: 'UNAUTHORIZED' };
+      try {
+        const grant = await access.authorize(token, documentName);
+        connectionConfig.readOnly = grant.readOnly;
+        return { [SOCKET_GRANT]: grant };
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        logger.debug({ documentId: documentName, code: error.code, reason: error.message }, 'socket refused');
+        // Hocuspocus sends the reason in its PermissionDenied message; the y-websocket bridge
+        // turns it into the close code, a Hocuspocus client sees it as is.
+        throw { reason: error.code };
+      }
+    },
+
+    async onLoadDocument({ documentName, document, context }) {
+      // The first connection's grant says whether (and where) a new document may be made; a
+      // server-side write has none: its document must exist.
+      const grant = (context as Record<string, unknown>)[SOCKET_GRANT] as SocketGrant | undefined;
+      await roomSync.open(documentName);
+      let seq: number;
+      try {
+        seq = await persistence.load(documentName, document, grant?.createIn ?? null);
+      } catch (error) {
+        await roomSync.closed(documentName);
+        // Hocuspocus then refuses the connection and keeps no half-loaded document.
+        throw { reason: error instanceof AppError ? error.code : 'DOCUMENT_UNAVAILABLE' };
+      }
+      roomSync.loaded({ name: documentName, doc: document, awareness: document.awareness }, seq);
+    },
+
+    async afterLoadDocument({ documentName, document }) {
+      const guard = createPendingGuard(pendingStoreOf(document), options.maxPendingBytes);
+      pendingGuards.set(documentName, guard);
+      persistence.logUpdates(documentName, document);
+      document.on('afterTransaction', () => guard.afterTransaction());
+    },
+
+    async afterHandleMessage({ documentName, document, connection }) {
+      const action = pendingGuards.get(documentName)?.afterMessage();
+      if (action === 'dropped') {
+        logger.warn({ documentId: documentName }, 'dropped updates whose dependencies never arrived');
+      } else if (action === 'ask-for-missing') {
+        // The client sent something that builds on content we lack: ask it for everything we
+        // are missing (it answers with Sync Step 2).
+        connection.send(
+          new OutgoingMessage(connection.messageAddress).createSyncMessage().writeFirstSyncStepFor(document).toUint8Array(),
+        );
+      }
+    },
+
+    // Hocuspocus unloads a document only after its store hook resolved.
+    async onStoreDocument({ documentName }) {
+      await persistence.whenDurable(documentName);
+    },
+
+    async afterUnloadDocument({ documentName }) {
+      pendingGuards.get(documentName)?.close();
+      pendingGuards.delete(documentName);
+      persistence.unloaded(documentName);
+      await roomSync.closed(documentName);
+    },
+  };
+
+  const hocuspocus = new Hocuspocus({ name: 'tandem', quiet: true, timeout: options.idleTimeoutMs, extensions: [extension] });
+
+  const connectionsOf = (documentId: string) => hocuspocus.documents.get(documentId)?.getConnections() ?? [];
+
+  return {
+    /** A socket speaking the Hocuspocus protocol (its frames addressed to documents), checked by `access`. */
+    handleConnection(socket: ClientSocket, request: Request, access: SocketAccess): Pick<SocketHandlers, 'close'> & { message(data: Uint8Array): void } {
+      const connection = hocuspocus.handleConnection(socket, request, { [SOCKET_ACCESS]: access });
+      return {
+        message: (data) => connection.handleMessage(data),
+        close: (code, reason) => connection.handleClose({ code, reason }),
+      };
+    },
+
+    /**
+     * When a client's acknowledgement may go out: once nothing of the document waits for
+     * missing dependencies and everything it accepted so far is committed.
+     */
+    acknowledgeable(documentName: string): Promise<void> {
+      const guard = pendingGuards.get(documentName);
+      // Captured now: what the document accepted up to this acknowledgement.
+      if (!guard?.waiting()) return persistence.durable(documentName);
+      return guard.whenIntegrated().then(() => persistence.durable(documentName));
+    },
+
+    /** Runs `change` in one transaction on the live document (loaded if no one has it open), as `write`. */
+    async transact(documentId: string, change: (doc: Document) => void, write: ServerWrite): Promise<void> {
+      let connection;
+      try {
+        connection = await hocuspocus.openDirectConnection(documentId, { [SERVER_WRITE]: write });
+      } catch (error) {
+        // A failed load surfaces as the { reason } onLoadDocument threw.
+        const reason = (error as { reason?: unknown } | null)?.reason;
+        throw isErrorCode(reason) ? new AppError(reason) : error;
+      }
+      try {
+        await connection.transact(change);
+      } finally {
+        // Unloads the document if no client has it open (after its appends are durable).
+        await connection.disconnect();
+      }
+    },
+
+    /** Closes every client connection to the document, with `code`'s close code and the code as reason. */
+    disconnectAll(documentId: string, code: ErrorCode): void {
+      for (const connection of connectionsOf(documentId)) connection.close({ code: closeCodeFor(code), reason: code });
+    },
+
+    /**
+     * Re-checks every live connection's grant: a connection that lost access is closed with
+     * FORBIDDEN, one that may now only read is made read-only (and the other way round).
+     */
+    async recheckAccess(): Promise<void> {
+      const checks: Promise<void>[] = [];
+      for (const document of hocuspocus.documents.values()) {
+        for (const connection of document.getConnections()) {
+          const grant = connection.context[SOCKET_GRANT] as SocketGrant | undefined;
+          if (!grant) continue;
+          checks.push(
+            grant.recheck().then(
+              (now) => {
+                if (now === null) connection.close({ code: closeCodeFor('FORBIDDEN'), reason: 'FORBIDDEN' });
+                else connection.readOnly = now === 'read';
+              },
+              (error: unknown) => logger.warn({ err: error, documentId: document.name }, 'could not re-check a socket; keeping it as it is'),
+            ),
+          );
+        }
+      }
+      await Promise.all(checks);
+    },
+
+    stats() {
+      return { documents: hocuspocus.getDocumentsCount(), connections: hocuspocus.getConnectionsCount() };
+    },
+
+    /** Closes every connection, then waits until every document is durable and unloaded. */
+    async close(background: () => Promise<unknown>[]): Promise<void> {
+      hocuspocus.closeConnections();
+      hocuspocus.flushPendingStores();
+      while (hocuspocus.getDocumentsCount() > 0 || hocuspocus.unloadingDocuments.size > 0 || background().length > 0) {
+        await Promise.allSettled([...hocuspocus.unloadingDocuments.values(), ...background()]);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+  };
+}
+
+export type HocuspocusRooms = ReturnType<typeof createHocuspocusRooms>;
