@@ -52,6 +52,11 @@ const EnvSchema = Type.Object({
   WEBHOOK_DISABLE_AFTER: Type.Integer({ minimum: 1, default: 20 }),
   /** document.updated goes out at most once per this window per document. */
   WEBHOOK_DEBOUNCE_MS: Type.Integer({ minimum: 0, default: 5000 }),
+  /**
+   * SIGTERM/SIGINT: how long closing (sockets, rooms, committing accepted updates, the
+   * database) may take in all before the process gives up and exits 1.
+   */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   /** Sockets that send nothing for this long are closed with 4408. */
   SOCKET_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
   /** HS256 secret for user access tokens (issued and verified here). */
@@ -94,6 +99,7 @@ export interface Config {
   maxMessageBytes: number;
   snapshotEvery: number;
   socketIdleTimeoutMs: number;
+  shutdownTimeoutMs: number;
   compaction: { sweepMs: number; keepRawLogHours: number; keepCheckpointDays: number };
   expiry: { afterDays: number; warningDays: number; deletedRetentionDays: number; sweepMs: number };
   jobs: { prefix: string; attempts: number; backoffMs: number; workerConcurrency: number; workerLockMs: number };
@@ -183,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     maxMessageBytes: parsed.MAX_MESSAGE_BYTES,
     snapshotEvery: parsed.SNAPSHOT_EVERY,
     socketIdleTimeoutMs: parsed.SOCKET_IDLE_TIMEOUT_MS,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     compaction: { sweepMs: parsed.COMPACT_SWEEP_MS, keepRawLogHours: parsed.KEEP_RAW_LOG_HOURS, keepCheckpointDays: parsed.KEEP_CHECKPOINT_DAYS },
     expiry: {
       afterDays: parsed.EXPIRE_AFTER_DAYS,

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { type Closable, shutdownOnSignal } from './shutdown.ts';
 
 export interface EntryPoint {
   /** Whose entry point this is: `import.meta.url` of the module run by `node`/`tsx`. */
@@ -9,13 +10,14 @@ export interface EntryPoint {
   name: string;
   /** Logged when SIGTERM or SIGINT arrives. */
   stopping: string;
-  start(config: Readonly<Config>, logger: Logger): Promise<{ close(): Promise<void> }>;
+  start(config: Readonly<Config>, logger: Logger): Promise<Closable>;
 }
 
 /**
  * The process around a node or a worker, when its module is the one being run: configuration
- * problems are listed on stderr with exit 1, and the first SIGTERM or SIGINT closes it (exit 0,
- * or 1 if closing fails).
+ * problems are listed on stderr with exit 1, and the first SIGTERM or SIGINT closes it within
+ * SHUTDOWN_TIMEOUT_MS (exit 0; or 1, with what was left undone, when closing fails, takes
+ * longer, or a second signal arrives: see shutdownOnSignal).
  */
 export function runIfMain(entry: EntryPoint): void {
   if (entry.moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
@@ -33,22 +35,15 @@ async function run(entry: EntryPoint): Promise<void> {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel });
   const running = await entry.start(config, logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, entry.stopping);
-    running.close().then(
-      () => {
-        logger.info('shutdown complete');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.fatal({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const stop = shutdownOnSignal({
+    target: running,
+    timeoutMs: config.shutdownTimeoutMs,
+    logger,
+    stopping: entry.stopping,
+    exit: (code) => process.exit(code),
+  });
+  // `on`, not `once`: a second signal must reach the handler (which then gives up at once and
+  // says what is left) rather than kill the process without a word.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }

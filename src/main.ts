@@ -8,6 +8,8 @@ import { buildApp } from './app.ts';
 import { type CollabServer, createCollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
 import { runIfMain } from './entry-point.ts';
+import { type Closable, closeSteps } from './shutdown.ts';
+import { unsavedUpdatesReport } from './shutdown-report.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
 import { createDocumentHistory } from './docs/document-history.ts';
@@ -40,9 +42,8 @@ import { createProcessors } from '../workers/processors.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export interface RunningNode {
+export interface RunningNode extends Closable {
   url: string;
-  close(): Promise<void>;
 }
 
 /** The composition root of a node: config → database → op log → rooms → app → listen. */
@@ -165,21 +166,29 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     logger.warn('JWT_SECRET is not set: user tokens are signed with a random secret that lasts until this process exits; set JWT_SECRET (32+ characters) to keep sessions across restarts and nodes');
   }
 
+  const steps = closeSteps();
   return {
     url,
     async close() {
       // Order matters: stop accepting and close sockets (1001), let rooms unload, make every
-      // accepted update durable, and only then let go of the database.
-      await accessWatch.close();
-      await app.close();
+      // accepted update durable, and only then let go of the database. With the database away,
+      // the rooms and the op log wait (and keep retrying) until SHUTDOWN_TIMEOUT_MS; then the
+      // process calls abandon() below and exits.
+      await steps.run('stopping the access watch', () => accessWatch.close());
+      await steps.run('closing the listener, REST requests and sockets', () => app.close());
       // quit() refuses while disconnected (no offline queue): then just drop the connection.
-      await redis?.quit().catch(() => redis.disconnect());
-      await collab.close();
-      await opLog.close();
-      await events.close();
-      await jobs.close();
-      await bus.close();
-      await db.close();
+      await steps.run('closing the rate-limit Redis connection', async () => redis?.quit().catch(() => redis.disconnect()));
+      await steps.run('letting rooms unload (each waits until its updates are durable)', () => collab.close());
+      await steps.run('committing the accepted updates left in the op log', () => opLog.close());
+      await steps.run('sending the last document events', () => events.close());
+      await steps.run('stopping background jobs', () => jobs.close());
+      await steps.run('closing the bus', () => bus.close());
+      await steps.run('closing the database', () => db.close());
+    },
+    abandon() {
+      // From here on no commit resolves, so no client or REST caller is told "saved" for an
+      // update this report calls unsaved.
+      return unsavedUpdatesReport(opLog.abandon(), steps.current);
     },
   };
 }

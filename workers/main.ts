@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { type Config, ConfigError } from '../src/config.ts';
 import { runIfMain } from '../src/entry-point.ts';
+import { type Closable, closeSteps } from '../src/shutdown.ts';
+import { runningJobsReport } from '../src/shutdown-report.ts';
 import { createBullmqQueues } from '../src/jobs/bullmq-jobs.ts';
 import { startBullmqWorkers } from '../src/jobs/bullmq-workers.ts';
 import { retryPolicy } from '../src/jobs/retry-policy.ts';
@@ -8,9 +10,7 @@ import { openDatabase } from '../src/storage/database.ts';
 import { migrate } from '../src/storage/migrate.ts';
 import { createProcessors } from './processors.ts';
 
-export interface RunningWorker {
-  close(): Promise<void>;
-}
+export type RunningWorker = Closable;
 
 /**
  * The worker process (npm run worker): BullMQ workers for every queue, on the same database
@@ -35,13 +35,18 @@ export async function startWorker(config: Readonly<Config>, logger: Logger): Pro
     { storage: db.kind, concurrency: config.jobs.workerConcurrency, prefix: config.jobs.prefix },
     `Tandem worker running · storage: ${db.kind === 'postgres' ? 'Postgres' : 'embedded PGlite'} · queues on Redis (prefix ${config.jobs.prefix})`,
   );
+  const steps = closeSteps();
   return {
     async close() {
-      // Running jobs finish first; then nothing uses the queues or the database.
-      await workers.close();
-      await queues.close();
-      await db.close();
+      // Running jobs finish first; then nothing uses the queues or the database. A job stuck
+      // on a database that does not answer holds this up until SHUTDOWN_TIMEOUT_MS.
+      await steps.run('letting running jobs finish', () => workers.close());
+      await steps.run('closing the queues', () => queues.close());
+      await steps.run('closing the database', () => db.close());
     },
+    // A job left running is not marked done in Redis: its lock expires and another worker
+    // takes it over, as after kill -9.
+    abandon: () => runningJobsReport(workers.running(), steps.current),
   };
 }
 

@@ -21,8 +21,10 @@ export interface BullmqWorkersOptions {
 }
 
 /** The BullMQ side of `npm run worker`: one Worker per queue that has processors. */
-export function startBullmqWorkers(options: BullmqWorkersOptions): { close(): Promise<void> } {
+export function startBullmqWorkers(options: BullmqWorkersOptions): { close(): Promise<void>; running(): { name: string; id: string | undefined }[] } {
   const { processors, logger } = options;
+  // For the shutdown report: what would be left half done if the process gave up now.
+  const active = new Set<{ name: string; id: string | undefined }>();
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tandem-worker' });
   connection.on('error', (error) => logger.warn({ err: error }, 'Redis (worker) does not answer; jobs wait until it is back'));
   const queues = new Set((Object.keys(processors) as JobName[]).map((name) => JOBS[name].queue as QueueName));
@@ -35,11 +37,15 @@ export function startBullmqWorkers(options: BullmqWorkersOptions): { close(): Pr
         if (problem) throw new UnrecoverableError(`bad payload: ${problem}`);
         const processor = processors[job.name as JobName] as Processor<JobName> | undefined;
         if (!processor) throw new UnrecoverableError(`no processor for ${job.name}`);
+        const entry = { name: job.name, id: job.id };
+        active.add(entry);
         try {
           await processor(job.data as never, { attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 });
         } catch (error) {
           if (error instanceof PermanentJobError) throw new UnrecoverableError(error.message);
           throw error;
+        } finally {
+          active.delete(entry);
         }
       },
       {
@@ -66,5 +72,6 @@ export function startBullmqWorkers(options: BullmqWorkersOptions): { close(): Pr
       await Promise.all(workers.map((worker) => worker.close()));
       await connection.quit().catch(() => connection.disconnect());
     },
+    running: () => [...active].map((job) => ({ ...job })),
   };
 }

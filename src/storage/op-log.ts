@@ -20,6 +20,14 @@ export interface OpLogWriter {
   whenDurable(documentId?: string): Promise<void>;
   /** Commits what is pending, then refuses further appends. */
   close(): Promise<void>;
+  /**
+   * Gives up on every update not committed yet, for a shutdown past its deadline: stops
+   * retrying, refuses further appends, and never settles the appends it gave up on, so nothing
+   * is acknowledged after this call (a commit still at the database counts as not durable even
+   * if it lands: its outcome is unknown here, so its clients must send it again, and Yjs
+   * updates are idempotent). Returns how many updates each document still held.
+   */
+  abandon(): Map<string, number>;
 }
 
 interface PendingAppend {
@@ -34,8 +42,9 @@ interface PendingAppend {
 /**
  * Group commit: appends that arrive while a transaction is running wait and go together in
  * the next one, so the cost is one transaction per tick for all documents, not per keystroke.
- * A failed transaction is retried (with backoff, forever) before anything newer commits, so
- * a database outage delays acknowledgements but never loses or reorders an update.
+ * A failed transaction is retried (with backoff, until it commits or a shutdown past its
+ * deadline abandons it) before anything newer commits, so a database outage delays
+ * acknowledgements but never loses or reorders an acknowledged update.
  */
 export function createOpLogWriter(
   prisma: PrismaClient,
@@ -43,32 +52,50 @@ export function createOpLogWriter(
   options: { observeCommitLag?: (seconds: number) => void } = {},
 ): OpLogWriter {
   let queue: PendingAppend[] = [];
+  /** The batch whose transaction is running (or being retried); empty between commits. */
+  let inFlight: PendingAppend[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
+  let abandoned = false;
+  const stopRetrying = new AbortController();
   const lastAppend = new Map<string, Promise<number>>();
 
   function drain(): Promise<void> {
     running ??= (async () => {
       // Let the rest of this event-loop turn add to the first batch.
       await new Promise((resolve) => setImmediate(resolve));
-      while (queue.length > 0) {
+      while (queue.length > 0 && !abandoned) {
         const batch = queue;
         queue = [];
-        await pRetry(() => commit(prisma, batch, options.observeCommitLag), {
-          retries: Number.POSITIVE_INFINITY,
-          minTimeout: 50,
-          maxTimeout: 2_000,
-          onFailedAttempt: ({ error, attemptNumber }) => {
-            logger.error(
-              { err: error, attempt: attemptNumber, pending: batch.length + queue.length },
-              'op log commit failed; retrying. Updates stay in memory until the database answers',
-            );
-          },
-        });
+        inFlight = batch;
+        let outcome: CommitOutcome;
+        try {
+          outcome = await pRetry(() => commit(prisma, batch), {
+            retries: Number.POSITIVE_INFINITY,
+            minTimeout: 50,
+            maxTimeout: 2_000,
+            signal: stopRetrying.signal,
+            onFailedAttempt: ({ error, attemptNumber }) => {
+              logger.error(
+                { err: error, attempt: attemptNumber, pending: batch.length + queue.length },
+                'op log commit failed; retrying. Updates stay in memory until the database answers',
+              );
+            },
+          });
+        } catch (error) {
+          // Only abandon() stops the retries (they are endless otherwise).
+          if (abandoned) return;
+          throw error;
+        }
+        // Abandoned while this transaction was at the database: the shutdown has already
+        // reported these updates as not durable, so they must not be acknowledged now.
+        if (abandoned) return;
+        inFlight = [];
+        settle(outcome, options.observeCommitLag);
       }
     })().finally(() => {
       running = null;
-      if (queue.length > 0) void drain();
+      if (queue.length > 0 && !abandoned) void drain();
     });
     return running;
   }
@@ -95,16 +122,40 @@ export function createOpLogWriter(
 
     async close() {
       closed = true;
-      while (running || queue.length > 0) await (running ?? drain());
+      while (!abandoned && (running || queue.length > 0)) await (running ?? drain());
+      if (abandoned) throw new Error('the op log was abandoned before every update was committed');
+    },
+
+    abandon() {
+      abandoned = true;
+      closed = true;
+      stopRetrying.abort(new Error('op log abandoned at shutdown'));
+      const held = new Map<string, number>();
+      for (const entry of [...inFlight, ...queue]) held.set(entry.documentId, (held.get(entry.documentId) ?? 0) + 1);
+      return held;
     },
   };
 }
 
-async function commit(
-  prisma: PrismaClient,
-  batch: PendingAppend[],
-  observeCommitLag: ((seconds: number) => void) | undefined,
-): Promise<void> {
+interface CommitOutcome {
+  assigned: { entry: PendingAppend; seq: number }[];
+  /** Appends to documents that no longer exist. */
+  missing: PendingAppend[];
+}
+
+/** Acknowledges a committed batch: each append learns its seq (or that its document is gone). */
+function settle({ assigned, missing }: CommitOutcome, observeCommitLag: ((seconds: number) => void) | undefined): void {
+  const committedAt = performance.now();
+  for (const { entry, seq } of assigned) {
+    observeCommitLag?.((committedAt - entry.receivedAt) / 1000);
+    entry.resolve(seq);
+  }
+  for (const entry of missing) {
+    entry.reject(new AppError('DOC_NOT_FOUND', `Document ${entry.documentId} no longer exists`));
+  }
+}
+
+async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<CommitOutcome> {
   const byDocument = new Map<string, PendingAppend[]>();
   for (const entry of batch) {
     const list = byDocument.get(entry.documentId);
@@ -158,13 +209,5 @@ async function commit(
     if (head === undefined) missing.push(entry);
     else assigned.push({ entry, seq: head + ords[index]! });
   });
-
-  const committedAt = performance.now();
-  for (const { entry, seq } of assigned) {
-    observeCommitLag?.((committedAt - entry.receivedAt) / 1000);
-    entry.resolve(seq);
-  }
-  for (const entry of missing) {
-    entry.reject(new AppError('DOC_NOT_FOUND', `Document ${entry.documentId} no longer exists`));
-  }
+  return { assigned, missing };
 }

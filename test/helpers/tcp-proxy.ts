@@ -1,13 +1,26 @@
 import { createServer, type Socket, connect } from 'node:net';
 
 /**
- * A TCP proxy in front of a real server (Postgres, Redis) that a test can cut and restore,
- * to produce real connection loss: open connections are destroyed and new ones are dropped
- * on arrival until restore().
+ * A TCP proxy in front of a real server (Postgres, Redis) that a test can cut, stall and
+ * restore, to produce real connection trouble:
+ * - cut(): open connections are destroyed and new ones are dropped on arrival (the peer sees
+ *   errors at once, as when the server is down);
+ * - stall(): connections stay open but nothing gets through in either direction (as in a
+ *   network partition: queries neither answer nor fail), until restore() delivers what was held.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
   let cut = false;
+  let stalled = false;
+  /** Chunks that arrived while stalled, in arrival order, with where they were going. */
+  let held: { to: Socket; chunk: Buffer }[] = [];
+
+  const forward = (from: Socket, to: Socket) => {
+    from.on('data', (chunk: Buffer) => {
+      if (stalled) held.push({ to, chunk });
+      else if (!to.destroyed) to.write(chunk);
+    });
+  };
 
   const server = createServer((client) => {
     if (cut) {
@@ -24,7 +37,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -33,11 +47,17 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     port,
     cut() {
       cut = true;
+      held = [];
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     },
+    stall() {
+      stalled = true;
+    },
     restore() {
       cut = false;
+      stalled = false;
+      for (const { to, chunk } of held.splice(0)) if (!to.destroyed) to.write(chunk);
     },
     async close() {
       this.cut();

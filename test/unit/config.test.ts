@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       maxMessageBytes: 8 * 1024 * 1024,
       snapshotEvery: 100,
       socketIdleTimeoutMs: 60_000,
+      shutdownTimeoutMs: 30_000,
       jwt: { kind: 'secret', secret: expect.any(String), generated: true, issuer: 'tandem', audience: 'tandem' },
       accessRecheckMs: 1000,
       busRepairIntervalMs: 1000,
@@ -73,6 +74,7 @@ describe('loadConfig', () => {
       MAX_MESSAGE_BYTES: '2048',
       SNAPSHOT_EVERY: '7',
       SOCKET_IDLE_TIMEOUT_MS: '5000',
+      SHUTDOWN_TIMEOUT_MS: '2000',
       JWT_SECRET: 's'.repeat(40),
       JWT_ISSUER: 'https://id.example.com',
       JWT_AUDIENCE: 'tandem-prod',
@@ -111,6 +113,7 @@ describe('loadConfig', () => {
       maxMessageBytes: 2048,
       snapshotEvery: 7,
       socketIdleTimeoutMs: 5000,
+      shutdownTimeoutMs: 2000,
       jwt: { kind: 'secret', secret: 's'.repeat(40), generated: false, issuer: 'https://id.example.com', audience: 'tandem-prod' },
       accessRecheckMs: 500,
       busRepairIntervalMs: 1000,
@@ -124,6 +127,13 @@ describe('loadConfig', () => {
       jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
       webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0 },
     });
+  });
+
+  it('refuses a SHUTDOWN_TIMEOUT_MS that is not a whole number of milliseconds, or under 100', () => {
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '30s' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: /);
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '2.5' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: /);
+    expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '0' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: .*100/);
+    expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '100' }).shutdownTimeoutMs).toBe(100);
   });
 
   it('accepts both postgres:// and postgresql://, redis:// and rediss://', () => {
