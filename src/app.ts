@@ -12,7 +12,7 @@ import type { Authorizer } from './access/authorizer.ts';
 import { createCredentials } from './access/credentials.ts';
 import type { AccessStore, AuditLog } from './access/ports.ts';
 import { socketAccessFor } from './access/socket-access.ts';
-import { ACCESS_TOKEN_TTL_SECONDS, canSignTokens, registerJwt } from './http/auth/jwt.ts';
+import { canSignTokens, registerJwt } from './http/auth/jwt.ts';
 import { withoutSecrets } from './http/log-redaction.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { useRequestValidation } from './http/validation.ts';
@@ -89,7 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     audit,
     signAccessToken: (userId) => app.jwt.sign({ sub: userId }),
     canSign: canSignTokens(deps.config.jwt),
-    accessTokenTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
+    accessTokenTtlSeconds: deps.config.jwt.accessTokenTtlSeconds,
   });
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });

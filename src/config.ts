@@ -67,6 +67,8 @@ const EnvSchema = Type.Object({
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN (EC |RSA )?PRIVATE KEY-----' })),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'tandem' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'tandem' }),
+  /** How long a user's access token lives; sockets opened with it close then (the refresh token gets the next one). */
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 5, maximum: 86_400, default: 900 }),
   /** How often live sockets' permissions are re-checked after access was taken away somewhere. */
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 100, default: 1000 }),
   /** With REDIS_URL: how often each loaded document is compared with the op log, to repair updates the bus lost. */
@@ -117,7 +119,7 @@ export interface Config {
 }
 
 /** How user access tokens are signed and verified. */
-export type JwtConfig = { issuer: string; audience: string } & (
+export type JwtConfig = { issuer: string; audience: string; accessTokenTtlSeconds: number } & (
   | { kind: 'secret'; secret: string; generated: boolean }
   | { kind: 'key-pair'; publicKey: string; privateKey: string | undefined }
 );
@@ -237,7 +239,7 @@ function trustProxyOf(value: string | undefined): boolean | number | string {
  * tokens. main.ts says so at start; production refuses it (above).
  */
 function jwtConfigOf(env: Env): JwtConfig {
-  const names = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE };
+  const names = { issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS };
   if (env.JWT_PUBLIC_KEY) return { ...names, kind: 'key-pair', publicKey: env.JWT_PUBLIC_KEY, privateKey: env.JWT_PRIVATE_KEY };
   if (env.JWT_SECRET) return { ...names, kind: 'secret', secret: env.JWT_SECRET, generated: false };
   return { ...names, kind: 'secret', secret: randomBytes(32).toString('base64url'), generated: true };

@@ -18,7 +18,7 @@ export function createNotifyMentionsProcessor({ prisma, jobs, logger }: Processo
     notifications: createNotificationRepository(prisma),
     document: (id: string) => documents.find(id),
     canRead: async (userId: string, documentId: string) =>
-      atLeast((await authorizer.permission({ kind: 'user', userId }, documentId)).permission, 'read'),
+      atLeast((await authorizer.permission({ kind: 'user', userId, expiresAt: null }, documentId)).permission, 'read'),
     jobs,
   };
   return async ({ commentId }, { attempt }) => {

@@ -176,11 +176,17 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
 function grantOf(principal: Principal, documentId: string | null): SocketTokenGrant {
   switch (principal.kind) {
     case 'user':
-      return { credentialKind: 'user', subject: principal.userId, credentialHash: null, documentId };
+      return {
+        credentialKind: 'user',
+        subject: principal.userId,
+        credentialHash: null,
+        documentId,
+        credentialExpiresAt: principal.expiresAt === null ? null : new Date(principal.expiresAt),
+      };
     case 'api-key':
-      return { credentialKind: 'api-key', subject: principal.keyId, credentialHash: null, documentId };
+      return { credentialKind: 'api-key', subject: principal.keyId, credentialHash: null, documentId, credentialExpiresAt: null };
     case 'document-key':
-      return { credentialKind: 'document-key', subject: principal.documentId, credentialHash: principal.keyHash, documentId };
+      return { credentialKind: 'document-key', subject: principal.documentId, credentialHash: principal.keyHash, documentId, credentialExpiresAt: null };
     case 'open':
       throw new AppError('FORBIDDEN', 'With AUTH=off sockets need no token');
   }

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.ts';
-import type { AccessStore } from './ports.ts';
+import type { AccessStore, DocumentAccessRecord } from './ports.ts';
 import {
   atLeast,
   canCreateDocuments,
@@ -27,28 +27,30 @@ export function createAuthorizer(store: AccessStore) {
     return highest(permissionOfRole(role), share ?? 'none');
   }
 
-  /** What `principal` may do with the document, and whether it exists (deleted ones count). */
-  async function permission(principal: Principal, documentId: string): Promise<{ exists: boolean; permission: Permission }> {
-    if (principal.kind === 'open') {
-      return { exists: (await store.document(documentId)) !== null, permission: 'admin' };
-    }
+  /** What `principal` may do with the document, and whether it exists (deleted ones count, and say so). */
+  async function permission(principal: Principal, documentId: string): Promise<{ exists: boolean; deleted: boolean; permission: Permission }> {
     const document = await store.document(documentId);
-    if (!document) return { exists: false, permission: 'none' };
+    if (!document) return { exists: false, deleted: false, permission: principal.kind === 'open' ? 'admin' : 'none' };
+    return { exists: true, deleted: document.deletedAt !== null, permission: await permissionOn(principal, document) };
+  }
+
+  async function permissionOn(principal: Principal, document: DocumentAccessRecord): Promise<Permission> {
+    if (principal.kind === 'open') return 'admin';
     switch (principal.kind) {
       case 'user':
-        return { exists: true, permission: await userPermission(principal.userId, document.id, document.workspaceId) };
+        return userPermission(principal.userId, document.id, document.workspaceId);
       case 'api-key': {
         const outsideLimits =
           (principal.workspaceId !== null && principal.workspaceId !== document.workspaceId) ||
           (principal.documentIds.length > 0 && !principal.documentIds.includes(document.id));
-        if (outsideLimits) return { exists: true, permission: 'none' };
+        if (outsideLimits) return 'none';
         const owner = await userPermission(principal.userId, document.id, document.workspaceId);
-        return { exists: true, permission: lowest(owner, permissionOfScopes(principal.scopes)) };
+        return lowest(owner, permissionOfScopes(principal.scopes));
       }
       case 'document-key': {
         const current = principal.permission === 'write' ? document.writeKeyHash : document.readKeyHash;
         const valid = principal.documentId === document.id && current !== null && sameHash(current, principal.keyHash);
-        return { exists: true, permission: valid ? principal.permission : 'none' };
+        return valid ? principal.permission : 'none';
       }
     }
   }

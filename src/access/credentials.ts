@@ -8,7 +8,7 @@ export interface CredentialOptions {
   /** AUTH=off: every caller is let in as { kind: 'open' }. */
   open: boolean;
   /** Verifies a user's access token (signature, algorithm, iss, aud, exp, nbf) and returns its claims. */
-  verifyJwt(token: string): { sub?: unknown };
+  verifyJwt(token: string): { sub?: unknown; exp?: unknown };
 }
 
 export type Credentials = ReturnType<typeof createCredentials>;
@@ -23,7 +23,7 @@ export function createCredentials(options: CredentialOptions) {
   const { store } = options;
 
   async function userOf(token: string): Promise<Principal> {
-    let claims: { sub?: unknown };
+    let claims: { sub?: unknown; exp?: unknown };
     try {
       claims = options.verifyJwt(token);
     } catch (error) {
@@ -32,7 +32,7 @@ export function createCredentials(options: CredentialOptions) {
       throw new AppError('UNAUTHORIZED', `Access token refused: ${(error as Error).message}`, { cause: error });
     }
     if (typeof claims.sub !== 'string' || claims.sub === '') throw unauthorized('Access token has no subject');
-    return { kind: 'user', userId: claims.sub };
+    return { kind: 'user', userId: claims.sub, expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null };
   }
 
   async function apiKeyOf(record: ApiKeyRecord | null): Promise<Principal> {
@@ -57,7 +57,7 @@ export function createCredentials(options: CredentialOptions) {
   async function grantOf(grant: SocketTokenGrant): Promise<Principal> {
     switch (grant.credentialKind) {
       case 'user':
-        return { kind: 'user', userId: grant.subject };
+        return { kind: 'user', userId: grant.subject, expiresAt: grant.credentialExpiresAt?.getTime() ?? null };
       case 'api-key':
         return apiKeyOf(await store.apiKey(grant.subject));
       case 'document-key':

@@ -6,6 +6,8 @@ export interface DocumentAccessRecord {
   workspaceId: string | null;
   readKeyHash: string | null;
   writeKeyHash: string | null;
+  /** Set while the document sits deleted (restorable): sockets on it are closed. */
+  deletedAt: Date | null;
 }
 
 export interface ApiKeyRecord {
@@ -28,6 +30,8 @@ export interface SocketTokenGrant {
   credentialHash: string | null;
   /** The one document the token opens, if it was asked for one. */
   documentId: string | null;
+  /** For a user: when the access token the socket token was minted with expires (the socket closes then). */
+  credentialExpiresAt: Date | null;
 }
 
 /** What the authorizer and the credential checks read (storage/access-repository.ts). */

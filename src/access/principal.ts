@@ -7,7 +7,8 @@ import type { Permission, Scope } from './permissions.ts';
 export type Principal =
   /** AUTH=off: every caller may do everything. */
   | { kind: 'open' }
-  | { kind: 'user'; userId: string }
+  /** `expiresAt`: when the access token expires (ms since the epoch); a socket opened with it closes then. */
+  | { kind: 'user'; userId: string; expiresAt: number | null }
   | {
       kind: 'api-key';
       keyId: string;

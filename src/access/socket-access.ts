@@ -2,6 +2,7 @@ import { AppError } from '../errors.ts';
 import type { Authorizer } from './authorizer.ts';
 import type { Credentials } from './credentials.ts';
 import { atLeast, type Permission } from './permissions.ts';
+import type { SocketGrant, SocketRecheck } from '../collab/ports.ts';
 import type { AuditLog } from './ports.ts';
 import { describePrincipal, type Principal } from './principal.ts';
 
@@ -29,7 +30,7 @@ export function socketAccessFor(deps: { credentials: Credentials; authorizer: Au
   }
 
   return {
-    async authorize(token: string, documentId: string) {
+    async authorize(token: string, documentId: string): Promise<SocketGrant> {
       let principal: Principal;
       try {
         principal = await credentials.forSocket(token, documentId);
@@ -38,9 +39,16 @@ export function socketAccessFor(deps: { credentials: Credentials; authorizer: Au
         throw error;
       }
       const found = await authorizer.permission(principal, documentId);
-      const recheck = async () => {
+      const expiresAt = principal.kind === 'user' ? principal.expiresAt : null;
+      const recheck = async (): Promise<SocketRecheck> => {
+        if (expiresAt !== null && expiresAt <= Date.now()) return 'UNAUTHORIZED';
         const now = await authorizer.revalidate(principal);
-        return now ? liveLevel((await authorizer.permission(now, documentId)).permission) : null;
+        if (!now) return 'FORBIDDEN';
+        const current = await authorizer.permission(now, documentId);
+        if (current.deleted) return 'DOC_NOT_FOUND';
+        // Not there at all: a document this socket is creating (its room makes it on load).
+        if (!current.exists) return found.exists ? 'DOC_NOT_FOUND' : 'write';
+        return liveLevel(current.permission) ?? 'FORBIDDEN';
       };
       if (!found.exists) {
         let workspaceId: string | null;
@@ -50,11 +58,11 @@ export function socketAccessFor(deps: { credentials: Credentials; authorizer: Au
           if (error instanceof AppError && error.code === 'FORBIDDEN') deny(new AppError('DOC_NOT_FOUND'), documentId, principal);
           throw error;
         }
-        return { readOnly: false, createIn: { workspaceId }, recheck };
+        return { readOnly: false, createIn: { workspaceId }, expiresAt, recheck };
       }
       const level = liveLevel(found.permission);
       if (level === null) deny(new AppError('FORBIDDEN', `May not open document ${documentId}`), documentId, principal);
-      return { readOnly: level === 'read', createIn: null, recheck };
+      return { readOnly: level === 'read', createIn: null, expiresAt, recheck };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { type Document, type Extension, Hocuspocus, OutgoingMessage } from '@hocuspocus/server';
+import { type Connection, type Document, type Extension, Hocuspocus, OutgoingMessage } from '@hocuspocus/server';
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
@@ -41,6 +41,33 @@ export function pendingStoreOf(doc: Y.Doc): PendingStore {
   };
 }
 
+/** Longest delay Node's timers take (about 24.8 days); a later expiry is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes a client's connection to its document: Hocuspocus's Close message (the y-websocket
+ * bridge closes its socket on it), and the socket itself with the contract's code, so that a
+ * /collab provider reconnects and authenticates each of its documents again (a stock
+ * provider would otherwise sit on a document closed under it, unsynced, with no error).
+ */
+function closeConnection(connection: Connection, code: ErrorCode): void {
+  connection.close({ code: closeCodeFor(code), reason: code });
+  connection.webSocket.close(closeCodeFor(code), code);
+}
+
+/** Closes the connection with UNAUTHORIZED once its credential expires. */
+function closeAtExpiry(connection: Connection, expiresAt: number): void {
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) return closeConnection(connection, 'UNAUTHORIZED');
+    timer = setTimeout(check, Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+  };
+  check();
+  connection.onClose(() => clearTimeout(timer));
+}
+
 export interface HocuspocusRoomsOptions {
   persistence: Persistence;
   roomSync: RoomSync;
@@ -75,6 +102,11 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
         // turns it into the close code, a Hocuspocus client sees it as is.
         throw { reason: error.code };
       }
+    },
+
+    async connected({ connection, context }) {
+      const grant = (context as Record<string, unknown>)[SOCKET_GRANT] as SocketGrant | undefined;
+      if (grant?.expiresAt != null) closeAtExpiry(connection, grant.expiresAt);
     },
 
     async onLoadDocument({ documentName, document, context }) {
@@ -171,12 +203,13 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
 
     /** Closes every client connection to the document, with `code`'s close code and the code as reason. */
     disconnectAll(documentId: string, code: ErrorCode): void {
-      for (const connection of connectionsOf(documentId)) connection.close({ code: closeCodeFor(code), reason: code });
+      for (const connection of connectionsOf(documentId)) closeConnection(connection, code);
     },
 
     /**
-     * Re-checks every live connection's grant: a connection that lost access is closed with
-     * FORBIDDEN, one that may now only read is made read-only (and the other way round).
+     * Re-checks every live connection's grant: a connection that lost access is closed
+     * (FORBIDDEN, UNAUTHORIZED once its credential expired, DOC_NOT_FOUND once the document
+     * was deleted), one that may now only read is made read-only (and the other way round).
      */
     async recheckAccess(): Promise<void> {
       const checks: Promise<void>[] = [];
@@ -187,8 +220,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
           checks.push(
             grant.recheck().then(
               (now) => {
-                if (now === null) connection.close({ code: closeCodeFor('FORBIDDEN'), reason: 'FORBIDDEN' });
-                else connection.readOnly = now === 'read';
+                if (now === 'read' || now === 'write') connection.readOnly = now === 'read';
+                else closeConnection(connection, now);
               },
               (error: unknown) => logger.warn({ err: error, documentId: document.name }, 'could not re-check a socket; keeping it as it is'),
             ),

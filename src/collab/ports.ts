@@ -52,12 +52,14 @@ export interface SocketGrant {
   readOnly: boolean;
   /** Set when the document does not exist yet and the client may create it (there). */
   createIn: { workspaceId: string | null } | null;
-  /**
-   * The grant as it stands now (after a key was revoked, a share removed, ...): 'read',
-   * 'write', or null when the socket may no longer see the document.
-   */
-  recheck(): Promise<'read' | 'write' | null>;
+  /** When the credential expires (ms since the epoch; null: never): its sockets close with UNAUTHORIZED then. */
+  expiresAt: number | null;
+  /** The grant as it stands now (after a key was revoked, a share removed, the document deleted, ...). */
+  recheck(): Promise<SocketRecheck>;
 }
+
+/** 'read' or 'write', or the error a socket that lost the document closes with. */
+export type SocketRecheck = 'read' | 'write' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'DOC_NOT_FOUND';
 
 /**
  * Checks socket credentials; given per socket by the transport (http/socket-routes.ts).

@@ -46,7 +46,7 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
     async document(id) {
       return prisma.document.findUnique({
         where: { id },
-        select: { id: true, workspaceId: true, readKeyHash: true, writeKeyHash: true },
+        select: { id: true, workspaceId: true, readKeyHash: true, writeKeyHash: true, deletedAt: true },
       });
     },
 
@@ -115,7 +115,8 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
       const rows = await prisma.$queryRaw<SocketTokenGrant[]>`
         UPDATE socket_tokens SET used_at = now()
         WHERE token_hash = ${hash} AND used_at IS NULL AND expires_at > now()
-        RETURNING credential_kind AS "credentialKind", subject, credential_hash AS "credentialHash", document_id AS "documentId"`;
+        RETURNING credential_kind AS "credentialKind", subject, credential_hash AS "credentialHash", document_id AS "documentId",
+          credential_expires_at AS "credentialExpiresAt"`;
       // Spent tokens are deleted by the expiry sweep (workers/expire-sweep.ts), not on this path.
       return rows[0] ?? null;
     },

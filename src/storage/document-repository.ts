@@ -171,6 +171,8 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
           return toRecord((await tx.document.findUnique({ where: { id }, select: recordFields }))!);
         }
         const clock = await tick(tx);
+        // Every node re-checks its sockets when the access epoch moves: those on a deleted document close (4404).
+        if (deleted) await tx.$executeRaw`UPDATE access_epoch SET value = value + 1 WHERE id = 1`;
         const row = await tx.document.update({
           where: { id },
           data: { deletedAt: deleted ? new Date() : null, changeSeq: clock, updatedAt: new Date() },

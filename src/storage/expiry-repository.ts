@@ -90,7 +90,9 @@ export function createExpiryStore(prisma: PrismaClient): ExpiryStore {
           LIMIT ${limit}
           FOR UPDATE OF d SKIP LOCKED
         ),
-        tick AS (UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM due) RETURNING value)
+        tick AS (UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM due) RETURNING value),
+        -- Every node re-checks its sockets when the access epoch moves: those on these documents close (4404).
+        epoch AS (UPDATE access_epoch SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM due))
         UPDATE documents d SET deleted_at = ${now}, change_seq = tick.value
         FROM due, tick WHERE d.id = due.id
         RETURNING d.id`;

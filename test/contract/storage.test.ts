@@ -576,7 +576,7 @@ describe.each([
     });
 
     it('a socket token is consumed once, even by concurrent sockets, and not after it expires', async () => {
-      const grant = { credentialKind: 'user' as const, subject: 'u1', credentialHash: null, documentId: null };
+      const grant = { credentialKind: 'user' as const, subject: 'u1', credentialHash: null, documentId: null, credentialExpiresAt: new Date(Date.now() + 900_000) };
       await access.saveSocketToken('hash-once', grant, new Date(Date.now() + 60_000));
       const results = await Promise.all(Array.from({ length: 5 }, () => access.consumeSocketToken('hash-once')));
       expect(results.filter((result) => result !== null)).toEqual([grant]);

@@ -54,6 +54,10 @@ describe('accounts', () => {
       expiresIn: 900,
     });
 
+    // The token lives what expiresIn says (15 minutes), not a thousand times longer.
+    const claims = JSON.parse(Buffer.from(registered.body.accessToken.split('.')[1], 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(900);
+
     const mine = await me(registered.body.accessToken);
     expect(mine.status).toBe(200);
     expect(mine.body).toEqual({

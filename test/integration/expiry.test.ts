@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
 import { RUNNER_KINDS, runToCompletion, startJobRunner, type TestJobRunner } from '../helpers/job-runners.ts';
+import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
 
 /**
@@ -68,11 +69,21 @@ describe.each(RUNNER_KINDS)('expiry on the %s runner', (kind) => {
     // Someone edits the other one: it is no longer abandoned.
     expect((await owner.rest.patch(`/v1/documents/${touched}`, { edits: [{ append: ' no, in use' }] })).status).toBe(200);
 
+    // Someone still has it open, without typing.
+    const viewer = yWebsocketClient(node.wsUrl, abandoned, { token: owner.accessToken });
+    const viewerClosed: number[] = [];
+    viewer.provider.on('connection-close', (event: CloseEvent | null) => void viewerClosed.push(event?.code ?? -1));
+    await whenSynced(viewer.provider);
+
     // Past its time, warned more than 7 days ago: deleted.
     await setColumn(abandoned, 'updated_at', ago(31));
     await setColumn(abandoned, 'expiry_warned_at', ago(8));
     await sweep();
     expect((await owner.rest.get(`/v1/documents/${abandoned}`)).status).toBe(404);
+    // Its socket is closed as for a DELETE (the node learns it from the access epoch).
+    await waitFor(() => viewerClosed.length > 0, 'the viewer\'s socket to close');
+    expect(viewerClosed).toEqual([4404]);
+    viewer.provider.destroy();
     expect((await owner.rest.get(`/v1/documents/${touched}`)).status).toBe(200);
     const feed = (await owner.rest.get(`/v1/sync?cursor=${cursor}`)).body.changes as { id: string; deleted: boolean }[];
     expect(feed.find((change) => change.id === abandoned)).toMatchObject({ deleted: true });

@@ -13,7 +13,8 @@ import { killAllServerProcesses, restartServerProcess, type ServerProcess, start
  * Postgres), Debian's Chromium, and people who reach the document through its links.
  */
 
-const SERVER_ENV = { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET };
+// Access tokens live five seconds, so that a signed-in page lives through several of them.
+const SERVER_ENV = { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET, ACCESS_TOKEN_TTL_SECONDS: '5' };
 const INITIAL = "# Plan\n\nAda's notes:\n\nGrace's notes:\n";
 const ADA_TYPES = ' the intro is done.';
 const GRACE_TYPES = ' I am reviewing it.';
@@ -38,6 +39,14 @@ const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 let ada: Page;
 let grace: Page;
+let ownerLogin: { email: string; password: string };
+
+/** REST as the documents' owner, with a fresh access token (they live five seconds here). */
+async function asOwner(): Promise<RestClient> {
+  const login = await restClient(server.url).post('/v1/auth/login', ownerLogin);
+  expect(login.status).toBe(200);
+  return restClient(server.url, { authorization: `Bearer ${login.body.accessToken}` });
+}
 
 async function openEditor(name: string, key: string, viewport = { width: 1280, height: 720 }): Promise<Page> {
   const context = await browser.newContext({ viewport });
@@ -81,7 +90,8 @@ describe('web editor', () => {
     server = await startServerProcess({ kind: 'postgres' }, { env: SERVER_ENV });
     servers.push(server);
     const email = `web-${Date.now().toString(36)}@example.com`;
-    const registered = await restClient(server.url).post('/v1/auth/register', { email, password: 'correct horse battery', name: 'Ada' });
+    ownerLogin = { email, password: 'correct horse battery' };
+    const registered = await restClient(server.url).post('/v1/auth/register', { ...ownerLogin, name: 'Ada' });
     expect(registered.status).toBe(201);
     const owner = restClient(server.url, { authorization: `Bearer ${registered.body.accessToken}` });
     documentId = uniqueDocId('web-editor');
@@ -209,6 +219,61 @@ describe('web editor', () => {
     await allShow([ada, grace], (text) => text === shown, 'the restored text in both pages');
     await waitFor(async () => (await saveState(ada)) === 'saved', 'Ada’s page to say all is stored');
     expect(await storedContent()).toBe(shown);
+  });
+
+  it('a page whose link was replaced says so, instead of saving forever', async () => {
+    const owner = await asOwner();
+    const id = uniqueDocId('web-replaced');
+    const created = await owner.post('/v1/documents', { id, title: 'Replaced', content: 'old link\n' });
+    expect(created.status).toBe(201);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/d/${id}#key=${created.body.writeKey}`);
+    await page.locator('#save-status[data-state="saved"]').waitFor();
+
+    expect((await (await asOwner()).post(`/v1/documents/${id}/keys`)).status).toBe(200);
+    await page.locator('#save-status[data-state="denied"]', { hasText: 'This link was replaced or revoked; ask for the new one.' }).waitFor();
+    expect(await page.locator('#editor .cm-content').getAttribute('contenteditable')).toBe('false');
+  });
+
+  it('a signed-in page keeps typing across access-token expiries: it reconnects with fresh tokens and loses nothing', async () => {
+    const owner = await asOwner();
+    const id = uniqueDocId('web-session');
+    expect((await owner.post('/v1/documents', { id, title: 'Session', content: '' })).status).toBe(201);
+    // Signed in as the start page would leave it: the session in localStorage, no link key.
+    const login = await restClient(server.url).post('/v1/auth/login', ownerLogin);
+    const session = {
+      user: login.body.user,
+      accessToken: login.body.accessToken,
+      accessExpiresAt: Date.now() + login.body.expiresIn * 1000,
+      refreshToken: login.body.refreshToken,
+    };
+    const context = await browser.newContext();
+    contexts.push(context);
+    await context.addInitScript((value) => localStorage.setItem('tandem.session', value), JSON.stringify(session));
+    const page = await context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(`session page: ${error.message}`));
+    let socketTokens = 0;
+    page.on('request', (request) => {
+      if (request.url().endsWith('/v1/ws-token')) socketTokens += 1;
+    });
+    await page.goto(`${server.url}/d/${id}`);
+    await page.locator('#save-status[data-state="saved"]').waitFor();
+    expect(socketTokens).toBe(1);
+
+    // Twelve seconds of typing: the socket's token expires at least twice meanwhile.
+    await page.locator('#editor .cm-content').click();
+    const words: string[] = [];
+    const until = Date.now() + 12_000;
+    for (let i = 0; Date.now() < until; i += 1) {
+      words.push(`w${i} `);
+      await page.keyboard.type(`w${i} `, { delay: 20 });
+    }
+    await waitFor(async () => (await saveState(page)) === 'saved', 'the page to say all is stored', 30_000);
+    expect(socketTokens).toBeGreaterThanOrEqual(3);
+    expect(await editorText(page)).toBe(words.join(''));
+    expect((await (await asOwner()).get(`/v1/documents/${id}`, { accept: 'text/markdown' })).body).toBe(words.join(''));
   });
 
   it('never puts a document key in a URL the server sees, nor in its logs, and the pages raised no errors', () => {

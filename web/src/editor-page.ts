@@ -81,9 +81,26 @@ async function main(): Promise<void> {
     writable = access === 'write';
     editor.setWritable(writable);
     byId('access-badge').hidden = access !== 'read';
-    saving.setAccess(access, access === 'denied' ? `No access to this document${reason ? ` (${reason})` : ''}` : undefined);
+    saving.setAccess(access, access === 'denied' ? refusalMessage(reason, key !== null) : undefined);
     if (key && (access === 'read' || access === 'write')) share.learnKey(access, key);
   });
+}
+
+/**
+ * What to tell a person whose socket was refused (the reason is Tandem's error code). Their
+ * page still shows what they typed; nothing more of it can be stored.
+ */
+function refusalMessage(reason: string | undefined, withLink: boolean): string {
+  switch (reason) {
+    case 'UNAUTHORIZED':
+    case 'FORBIDDEN':
+      if (withLink) return 'This link was replaced or revoked; ask for the new one. Nothing typed here is stored any more.';
+      return reason === 'UNAUTHORIZED' ? 'Your session ended; sign in again to keep editing.' : 'You no longer have access to this document.';
+    case 'DOC_NOT_FOUND':
+      return 'This document was deleted.';
+    default:
+      return `No access to this document${reason ? ` (${reason})` : ''}`;
+  }
 }
 
 main().catch((error: unknown) => {

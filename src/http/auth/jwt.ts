@@ -3,14 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { createPublicKey } from 'node:crypto';
 import type { JwtConfig } from '../../config.ts';
 
-/** Access tokens live this long; a refresh token gets the next one. */
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
-
 /**
  * User access tokens through @fastify/jwt. The accepted algorithm is fixed by the configured
  * key (HS256 for a secret, RS256 or ES256 for a public key), never taken from the token, so
  * `alg: none` and algorithm confusion fail; issuer, audience, expiry and not-before are
- * checked, and `sub` is required (RFC 8725).
+ * checked, and `sub` is required (RFC 8725). Tokens live `accessTokenTtlSeconds` (@fastify/jwt
+ * takes `expiresIn` in seconds).
  */
 export async function registerJwt(app: FastifyInstance, config: JwtConfig): Promise<void> {
   const algorithm = config.kind === 'secret' ? 'HS256' : publicKeyAlgorithm(config.publicKey);
@@ -20,7 +18,7 @@ export async function registerJwt(app: FastifyInstance, config: JwtConfig): Prom
       : { public: config.publicKey, ...(config.privateKey ? { private: config.privateKey } : {}) };
   await app.register(fastifyJwt, {
     secret,
-    sign: { algorithm, iss: config.issuer, aud: config.audience, expiresIn: ACCESS_TOKEN_TTL_SECONDS * 1000 },
+    sign: { algorithm, iss: config.issuer, aud: config.audience, expiresIn: config.accessTokenTtlSeconds },
     verify: {
       algorithms: [algorithm],
       allowedIss: config.issuer,

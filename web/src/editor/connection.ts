@@ -38,9 +38,10 @@ export function connect(documentId: string, api: Api, hasCredential: boolean): C
       const answer = await api<{ token: string }>('POST', '/ws-token', { json: { documentId } });
       return answer.body.token;
     } catch (error) {
-      // 403 here is also what a node with AUTH=off answers (its sockets need no token); let
-      // the socket ask, so the server's own answer decides.
-      if (error instanceof ApiError && error.status === 403) return '';
+      // 401: the link was replaced or the session ended; 403: no access, which is also what a
+      // node with AUTH=off answers (its sockets need no token). Either way the socket asks
+      // without a token, so that the server's own answer (a refusal with its reason) decides.
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) return '';
       throw error;
     }
   };
