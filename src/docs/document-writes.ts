@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import type { DocumentRepository } from '../storage/document-repository.ts';
 import type { Author, LiveDocuments, StoredDocuments } from './ports.ts';
-import { replaceText } from './text-diff.ts';
+import { DIFF_LIMITS, type DiffLimits, replaceText } from './text-diff.ts';
 import { CONTENT, docFromUpdates, missingDependencies } from './yjs-state.ts';
 
 /** What a write changes: the markdown (a function of the text it applies to), or a raw Yjs update. */
@@ -60,19 +60,7 @@ export function createDocumentWriter({ repository, stored, live }: WriterDeps): 
     if (!updates) {
       throw new AppError('BASE_VERSION_GONE', `Version ${base} of ${id} is older than its kept history; read it again`);
     }
-    const doc = docFromUpdates(updates);
-    try {
-      const before = Y.encodeStateVector(doc);
-      const text = doc.getText(CONTENT);
-      const wanted = next(text.toString());
-      let changed = false;
-      doc.transact(() => {
-        changed = replaceText(text, wanted);
-      });
-      return changed ? Y.encodeStateAsUpdate(doc, before) : null;
-    } finally {
-      doc.destroy();
-    }
+    return changeAgainstBase(updates, next);
   }
 
   async function apply(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult> {
@@ -147,4 +135,29 @@ export function createDocumentWriter({ repository, stored, live }: WriterDeps): 
       }
     },
   };
+}
+
+/**
+ * The base-version merge: `next` applied to a rebuild of the base (`baseUpdates`, its snapshot
+ * and log) by a fresh Yjs client, as the update that merging into the live document takes,
+ * or null if it changes nothing. Pure, so that its merge property can be tested on its own.
+ */
+export function changeAgainstBase(
+  baseUpdates: readonly Uint8Array[],
+  next: (text: string) => string,
+  limits: DiffLimits = DIFF_LIMITS,
+): Uint8Array | null {
+  const doc = docFromUpdates(baseUpdates);
+  try {
+    const before = Y.encodeStateVector(doc);
+    const text = doc.getText(CONTENT);
+    const wanted = next(text.toString());
+    let changed = false;
+    doc.transact(() => {
+      changed = replaceText(text, wanted, limits);
+    });
+    return changed ? Y.encodeStateAsUpdate(doc, before) : null;
+  } finally {
+    doc.destroy();
+  }
 }

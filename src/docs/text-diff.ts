@@ -58,7 +58,7 @@ export function textChanges(current: string, next: string, limits: DiffLimits = 
     const cost = (before.length - prefix - suffix) * (after.length - prefix - suffix);
     if (cost > work) return undefined;
     work -= cost;
-    return fastDiff(before, after);
+    return codePointDiff(before, after, prefix, suffix);
   };
 
   const whole = characterDiff(current, next);
@@ -91,6 +91,65 @@ export function textChanges(current: string, next: string, limits: DiffLimits = 
   changes.push([fastDiff.EQUAL, current.slice(current.length - suffix)]);
   return changes.filter(([, chunk]) => chunk.length > 0);
 }
+
+/**
+ * fast-diff by code point. fast-diff compares UTF-16 code units, so emoji that share a high
+ * surrogate (😀 and 🚀 both start with U+D83D) can match each other's halves; its repair of
+ * the split pair then deletes and re-inserts an emoji that did not change ('f🚀a😀' →
+ * 'fX😀!' rewrote the 😀). A merged write would then bring back an emoji someone deleted
+ * meanwhile, and two such writes would each add a copy. So each astral code point is diffed
+ * as one BMP code unit that neither text contains, and mapped back afterwards.
+ */
+function codePointDiff(before: string, after: string, prefix: number, suffix: number): fastDiff.Diff[] {
+  // Only the middle between the common ends (commonEnds) is diffed, as fast-diff does too, so
+  // the mapping costs as much as the diff itself, not a pass over a whole large document.
+  const oldMiddle = before.slice(prefix, before.length - suffix);
+  const newMiddle = after.slice(prefix, after.length - suffix);
+  if (!hasSurrogate(oldMiddle) || !hasSurrogate(newMiddle)) return fastDiff(before, after);
+  const used = new Set<number>();
+  for (const text of [oldMiddle, newMiddle]) for (let i = 0; i < text.length; i++) used.add(text.charCodeAt(i));
+  const toUnit = new Map<string, string>();
+  const toPoint = new Map<string, string>();
+  let candidate = 0;
+  const encode = (text: string): string | null => {
+    let out = '';
+    for (const point of text) {
+      let unit = point.length === 1 ? point : toUnit.get(point);
+      if (unit === undefined) {
+        while (candidate < FREE_UNITS.length && used.has(FREE_UNITS[candidate]!)) candidate++;
+        if (candidate === FREE_UNITS.length) return null;
+        unit = String.fromCharCode(FREE_UNITS[candidate++]!);
+        toUnit.set(point, unit);
+        toPoint.set(unit, point);
+      }
+      out += unit;
+    }
+    return out;
+  };
+  const a = encode(oldMiddle);
+  const b = a === null ? null : encode(newMiddle);
+  // More distinct astral characters than unused code units: by code unit after all (fast-diff
+  // still keeps pairs whole, only less precisely).
+  if (a === null || b === null) return fastDiff(before, after);
+  const middle = fastDiff(a, b).map(([operation, chunk]): fastDiff.Diff => {
+    let out = '';
+    for (const unit of chunk) out += toPoint.get(unit) ?? unit;
+    return [operation, out];
+  });
+  const changes: fastDiff.Diff[] = [[fastDiff.EQUAL, before.slice(0, prefix)], ...middle, [fastDiff.EQUAL, before.slice(before.length - suffix)]];
+  return changes.filter(([, chunk]) => chunk.length > 0);
+}
+
+/** Stand-ins for astral code points: the Private Use Area first, then the rest of the BMP (no surrogates). */
+const FREE_UNITS: readonly number[] = (() => {
+  const units: number[] = [];
+  for (let unit = 0xe000; unit <= 0xf8ff; unit++) units.push(unit);
+  for (let unit = 0x100; unit < 0xd800; unit++) units.push(unit);
+  for (let unit = 0xf900; unit <= 0xfffd; unit++) units.push(unit);
+  return units;
+})();
+
+const hasSurrogate = (text: string) => /[\ud800-\udfff]/.test(text);
 
 /** A block replaced whole, except for what it starts and ends with anyway. */
 function replaced(before: string, after: string): fastDiff.Diff[] {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { type RunningNode, startNode } from '../../src/main.ts';
 
@@ -15,10 +15,13 @@ export interface TestNode extends RunningNode {
   dataDir: string | undefined;
 }
 
-/** A real node on port 0 in this process, on Postgres or on PGlite in a fresh (or given) folder. */
+/**
+ * A real node on port 0 in this process, on Postgres or on PGlite in a fresh (or given)
+ * folder. `logger` replaces the silent default, for a test that reads what the node logs.
+ */
 export async function startTestNode(
   storage: StorageKind,
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<TestNode> {
   const dataDir = storage === 'embedded' ? (options.dataDir ?? (await makeTempDir())) : undefined;
   const config = loadConfig({
@@ -35,7 +38,7 @@ export async function startTestNode(
     ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
     ...options.env,
   });
-  const node = await startNode(config, pino({ level: config.logLevel }));
+  const node = await startNode(config, options.logger ?? pino({ level: config.logLevel }));
   return { ...node, wsUrl: node.url.replace(/^http/, 'ws'), dataDir };
 }
 

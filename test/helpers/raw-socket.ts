@@ -209,6 +209,8 @@ export interface ParsedMessage {
   subType?: number;
   /** The length-prefixed payload of sync messages. */
   payload?: Uint8Array;
+  /** SyncStatus: whether the server applied the update it answers (Hocuspocus writes 1 or 0). */
+  applied?: boolean;
 }
 
 function parseBody(decoder: decoding.Decoder, name?: string): ParsedMessage {
@@ -218,6 +220,7 @@ function parseBody(decoder: decoding.Decoder, name?: string): ParsedMessage {
     return { name, type, subType, payload: decoding.readVarUint8Array(decoder) };
   }
   if (type === MSG_AUTH) return { name, type, subType: decoding.readVarUint(decoder) };
+  if (type === MSG_SYNC_STATUS) return { name, type, applied: decoding.readVarUint(decoder) === 1 };
   return { name, type };
 }
 

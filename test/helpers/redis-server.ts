@@ -8,7 +8,7 @@ export interface TestRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
-  /** Starts it again on the same port (empty: it keeps nothing on disk). */
+  /** Starts it again on the same port (empty: it keeps nothing on disk); nothing if it runs. */
   start(): Promise<void>;
 }
 
@@ -18,6 +18,9 @@ export async function startTestRedis(): Promise<TestRedis> {
   let child: ChildProcess | null = null;
 
   async function start(): Promise<void> {
+    // A second redis-server on the port would fail to bind while the probe below reached the
+    // first, and stop() would then lose track of the one that is running.
+    if (child && child.exitCode === null && child.signalCode === null) return;
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
       stdio: 'ignore',
     });

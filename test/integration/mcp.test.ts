@@ -271,14 +271,36 @@ describe('MCP endpoint (/mcp)', () => {
     expect((await owner.rest.patch(`/v1/documents/${second}`, { edits: [{ append: 'over REST\n' }] })).status).toBe(200);
     await waitFor(() => updated.includes(`tandem://documents/${second}`), 'the notification of the REST change');
 
-    // After unsubscribing: no more notifications. An edit and a later, distinct read make sure
-    // anything in flight has arrived before counting.
+    // After unsubscribing: no more notifications. A control session, subscribed to the same
+    // document, must hear of the next edit; then the watcher, still subscribed to the second
+    // document, must hear of a later change to that one. Its notifications come in order on one
+    // stream, so one about the first document sent for the edit would have arrived before it.
+    const secondUri = `tandem://documents/${second}`;
+    const count = (list: string[], which: string) => list.filter((seen) => seen === which).length;
+    const control = await mcpClient(node, apiKey);
+    opened.push(control);
+    const controlSaw: string[] = [];
+    control.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      controlSaw.push(notification.params.uri);
+    });
+    await control.subscribeResource({ uri });
+    await control.subscribeResource({ uri: secondUri });
+    // Its notification stream opens on its own after initializing: change the second document
+    // until it hears of it (nobody has edited the first since the watcher's notices above).
+    await waitFor(async () => {
+      expect((await owner.rest.patch(`/v1/documents/${second}`, { edits: [{ append: '.' }] })).status).toBe(200);
+      return controlSaw.includes(secondUri);
+    }, "the control session's notification stream");
+
     await watcher.unsubscribeResource({ uri });
-    const seen = updated.length;
+    const watcherSawFirst = count(updated, uri);
+    const controlSawFirst = count(controlSaw, uri);
     browser.text.insert(0, 'later ');
-    await waitFor(async () => (await ok(agent, 'read_document', { document_id: id })).content.startsWith('later '), 'the later edit stored');
-    await agent.readResource({ uri });
-    expect(updated.length).toBeLessThanOrEqual(seen + 1);
+    await waitFor(() => count(controlSaw, uri) > controlSawFirst, 'the control session to hear of the later edit');
+    const watcherSawSecond = count(updated, secondUri);
+    expect((await owner.rest.patch(`/v1/documents/${second}`, { edits: [{ append: 'once more\n' }] })).status).toBe(200);
+    await waitFor(() => count(updated, secondUri) > watcherSawSecond, 'the watcher to hear of the second document again');
+    expect(count(updated, uri)).toBe(watcherSawFirst);
     browser.provider.destroy();
 
     const refused = await agent.readResource({ uri: 'tandem://documents/no-such-document-here' }).catch((error: Error) => error);

@@ -9,7 +9,8 @@ import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { freePort, TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
 
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => {
+const CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx'];
+const NGINX = CANDIDATES.find((path) => {
   try {
     execFileSync(path, ['-v'], { stdio: 'ignore' });
     return true;
@@ -17,18 +18,25 @@ const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((path) => {
     return false;
   }
 });
+const MISSING = NGINX ? null : `no nginx at ${CANDIDATES.join(' or ')}`;
+// CI must run this suite (.ci/run installs nginx): there a missing nginx fails below, and only
+// a local run may skip it, saying why in the suite's name and on stderr.
+const IN_CI = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
+const SKIP = MISSING !== null && !IN_CI;
+if (SKIP) console.warn(`nginx.test.ts skipped: ${MISSING} (apt-get install nginx to run it; in CI it fails)`);
 
 /**
  * deploy/nginx.conf as shipped, with this test's two nodes and port swapped in, and nginx's
  * own files kept in a temp folder: .ci/run installs Debian's nginx when it is missing.
  */
-describe.skipIf(!NGINX)('two nodes behind nginx with deploy/nginx.conf', () => {
+describe.skipIf(SKIP)(`two nodes behind nginx with deploy/nginx.conf${SKIP ? ` (skipped: ${MISSING})` : ''}`, () => {
   let nodes: TestNode[];
   let dir: string;
   let nginx: ChildProcess;
   let base: string;
 
   beforeAll(async () => {
+    if (!NGINX) throw new Error(`CI is set and nginx is missing (${MISSING}): .ci/run should have installed it`);
     const env = { REDIS_URL: TEST_REDIS_URL };
     nodes = await Promise.all([startTestNode('postgres', { env }), startTestNode('postgres', { env })]);
     dir = await mkdtemp(join(tmpdir(), 'tandem-nginx-'));

@@ -3,6 +3,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/clients.ts';
+import { docFrom, inspectPostgres } from '../helpers/db-inspect.ts';
 import { uniqueDocId } from '../helpers/node.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -95,7 +96,7 @@ describe('three node processes on one Postgres and one Redis', () => {
     for (const typist of typists) typist.provider.destroy();
   });
 
-  it('after kill -9 of a node mid-edit its clients reconnect elsewhere and nothing is lost', async () => {
+  it('after kill -9 of a node mid-edit, the log already holds every edit the other nodes\' clients had; its clients reconnect elsewhere and nothing is lost', async () => {
     const id = uniqueDocId('kill-node');
     const next = seededRandom(7);
     const [victim, ...survivors] = [nodes[0]!, nodes[1]!, nodes[2]!];
@@ -106,8 +107,32 @@ describe('three node processes on one Postgres and one Redis', () => {
     }
     victim.kill('SIGKILL');
     await victim.exited;
+
+    // Before anyone reconnects (the victim's clients would push their own copies and hide a
+    // node that relayed edits it never committed; until the test moves them they retry the
+    // dead node's port), the log is read with SQL. An edit of the victim's clients reaches
+    // another node only after the victim committed it, so every one of those the other nodes'
+    // clients hold must be in the log at once; their own edits once their living nodes commit.
+    const onVictim = typists.filter((typist) => typist.node === victim);
+    const elsewhere = typists.filter((typist) => typist.node !== victim);
+    const seenElsewhere = typists.flatMap((typist) => typist.typed).filter((token) => elsewhere.some((other) => other.text.toString().includes(token)));
+    const relayed = onVictim.flatMap((typist) => typist.typed).filter((token) => seenElsewhere.includes(token));
+    expect(relayed.length, 'edits of the victim\'s clients that reached the other nodes\' clients').toBeGreaterThan(0);
+    const db = inspectPostgres();
+    try {
+      const logged = async () => docFrom((await db.updates(id)).map((row) => row.update)).getText('content').toString();
+      const atKill = await logged();
+      expect(relayed.filter((token) => !atKill.includes(token)), 'edits relayed by the killed node, missing from the log').toEqual([]);
+      await waitFor(async () => {
+        const now = await logged();
+        return seenElsewhere.every((token) => now.includes(token));
+      }, 'every edit the other nodes\' clients hold in the log');
+    } finally {
+      await db.close();
+    }
+
     // A load balancer would send them to a live node; here the test does.
-    for (const typist of typists) if (typist.node === victim) typist.connect(survivors[Math.floor(next() * 2)]!);
+    for (const typist of onVictim) typist.connect(survivors[Math.floor(next() * 2)]!);
     for (let i = 0; i < 100; i++) {
       typists[i % typists.length]!.type(next);
       await sleep(3);

@@ -72,13 +72,14 @@ describe('AppError and problem+json', () => {
     });
   });
 
-  it('lists validation details under errors only when there are some', () => {
+  it('lists validation details under details only when there are some', () => {
     const withDetails = toProblem(new AppError('VALIDATION_FAILED', 'bad', { details: [{ path: '/a', message: 'x' }] }), {
       instance: '/',
       requestId: 'r',
     });
     expect(withDetails.details).toEqual([{ path: '/a', message: 'x' }]);
-    expect('errors' in toProblem(new AppError('VALIDATION_FAILED'), { instance: '/', requestId: 'r' })).toBe(false);
+    // Without specifics there is no details member at all, not one set to undefined.
+    expect('details' in toProblem(new AppError('VALIDATION_FAILED'), { instance: '/', requestId: 'r' })).toBe(false);
   });
 
   it('every registered status is an HTTP error status', () => {

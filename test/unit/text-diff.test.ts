@@ -78,6 +78,13 @@ describe('replaceText', () => {
     }
   });
 
+  it('leaves an unchanged emoji alone when a neighbour with the same high surrogate changes', () => {
+    // 🚀 and 😀 both start with U+D83D: diffed by code unit, the 😀 was deleted and inserted
+    // again, so a merged write brought it back for someone who had deleted it meanwhile.
+    expect(changeSize('f🚀a😀é', 'fX😀!é')).toEqual({ inserted: 2, deleted: '🚀a'.length });
+    expect(changeSize('🚀a😀', 'X😀Y')).toEqual({ inserted: 2, deleted: '🚀a'.length });
+  });
+
   it.each(ALL_LIMITS)('turns any text into any other, emoji included (%s)', (_, limits) => {
     fc.assert(
       fc.property(trickyText, trickyText, (from, to) => {
