@@ -25,6 +25,9 @@ export function createBullmqQueues(options: BullmqOptions): JobQueues & { schedu
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectionName: 'tandem-jobs' });
   connection.on('error', (error) => options.logger.warn({ err: error }, 'Redis (jobs) does not answer'));
   const queues = new Map<QueueName, Queue>(QUEUES.map((name) => [name, new Queue(name, { connection, prefix: options.prefix })]));
+  // Without a listener BullMQ prints each error of its shared connection to stderr, once per
+  // queue; the connection's own listener above already says that Redis does not answer.
+  for (const queue of queues.values()) queue.on('error', (error) => options.logger.debug({ err: error, queue: queue.name }, 'job queue error'));
   const queueOf = (name: JobName) => queues.get(JOBS[name].queue)!;
 
   return {
