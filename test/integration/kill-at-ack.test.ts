@@ -20,6 +20,8 @@ import {
  * KILL_AT_ACK_ROUNDS raises the number of rounds (each kills a server process) for a long run.
  */
 const ROUNDS = Number(process.env.KILL_AT_ACK_ROUNDS ?? 4);
+/** Each round restarts a server (PGlite takes a few seconds on a busy machine). */
+const TIMEOUT = { timeout: 30_000 + ROUNDS * 15_000 };
 
 const storages: { name: string; make: () => Promise<ProcessStorage> }[] = [
   { name: 'Postgres', make: async () => ({ kind: 'postgres' }) },
@@ -49,7 +51,7 @@ describe.each(storages)('kill -9 at the instant of the acknowledgement, on $name
     return response.text();
   }
 
-  it(`loses nothing a Hocuspocus client saw acknowledged (unsyncedChanges reached 0), ${ROUNDS} rounds`, async () => {
+  it(`loses nothing a Hocuspocus client saw acknowledged (unsyncedChanges reached 0), ${ROUNDS} rounds`, TIMEOUT, async () => {
     const random = seededRandom(0xac4 + ROUNDS);
     const results: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -100,7 +102,7 @@ describe.each(storages)('kill -9 at the instant of the acknowledgement, on $name
     console.info(`kill at SyncStatus: characters kept/acknowledged per round: ${results.join(' ')}`);
   });
 
-  it(`loses nothing a REST write answered 2xx for, ${ROUNDS} rounds`, async () => {
+  it(`loses nothing a REST write answered 2xx for, ${ROUNDS} rounds`, TIMEOUT, async () => {
     const random = seededRandom(0x2e57 + ROUNDS);
     const results: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {

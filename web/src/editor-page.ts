@@ -61,13 +61,7 @@ async function main(): Promise<void> {
   showPeople(awareness, byId('people'));
   reannounceOnReconnect(provider, awareness);
 
-  let version: number | null = null;
-  const saving = trackSaving(provider, doc, status, async () => {
-    const headers: Record<string, string> = version === null ? {} : { 'if-none-match': `"${version}"` };
-    const answer = await api('GET', `/documents/${encodeURIComponent(documentId)}`, { headers });
-    const etag = answer.headers.get('etag')?.replaceAll('"', '');
-    if (etag) version = Number(etag);
-  });
+  const saving = trackSaving(provider, doc, status);
 
   let writable = false;
   const share = createSharePanel({ api, documentId, signedIn: currentSession() !== null });
