@@ -1,12 +1,20 @@
 import { closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
 import type { ClientSocket } from './ports.ts';
 
-/** Hocuspocus's own close events (from @hocuspocus/common) in terms of our error registry. */
+/**
+ * Hocuspocus's own close events (from @hocuspocus/common) in terms of our error registry,
+ * which decides the code that leaves (errors.ts closeCodeFor). What matters is the family:
+ * Hocuspocus's 4408 and 4205 would stop a y-websocket client for good (4400–4499), while
+ * both only ever mean "come back".
+ */
 const HOCUSPOCUS_CLOSE_CODES = new Map<number, ErrorCode>([
   [1009, 'MESSAGE_TOO_LARGE'],
-  [4205, 'RATE_LIMITED'], // ResetConnection: a pre-authentication queue limit was exceeded
+  // ResetConnection: too much queued before authentication (1,000 messages or 5 MB, e.g. a
+  // slow credential check under load) or too many documents pending it: 1013, try again.
+  [4205, 'RATE_LIMITED'],
   [4401, 'UNAUTHORIZED'],
   [4403, 'FORBIDDEN'],
+  // ConnectionTimeout: idle past SOCKET_IDLE_TIMEOUT_MS (or no authentication by then): 1001.
   [4408, 'TIMED_OUT'],
 ]);
 
