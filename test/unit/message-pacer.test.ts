@@ -108,8 +108,9 @@ describe('message pacer', () => {
   it('stops at once when handing a message on closes the socket', async () => {
     const budgets = [bucket(10, 1)];
     let pacer!: ReturnType<typeof createPacer<string>>;
+    let socket!: { resumes: number };
     const delivered: string[] = [];
-    ({ pacer } = pacerWith({
+    ({ pacer, socket } = pacerWith({
       budgets: () => budgets,
       deliver: (message) => {
         delivered.push(message);
@@ -119,6 +120,8 @@ describe('message pacer', () => {
     for (const message of numbered('m', 5)) pacer.receive(message);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(delivered).toEqual(['m0', 'm1']);
+    // Reading resumed once, by stop(), for the close handshake; nothing after that.
+    expect(socket.resumes).toBe(1);
   });
 
   it('feeds the client a keepalive at most every 10 s while it is held back', async () => {
