@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { startAuthNode } from '../helpers/auth.ts';
 import { waitFor } from '../helpers/clients.ts';
 import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { body, openRawSocket } from '../helpers/raw-socket.ts';
+import { addressed, body, openRawSocket } from '../helpers/raw-socket.ts';
 import { restClient } from '../helpers/rest.ts';
 import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { watchedHocuspocus, watchedYWebsocket } from '../helpers/watched-clients.ts';
@@ -198,6 +198,25 @@ describe('transient closes: both clients come back by themselves', () => {
       await first.close();
     } finally {
       for (const client of open.splice(0)) client.destroy();
+      await node.close();
+    }
+  });
+
+  it("1013 RATE_LIMITED: more than Hocuspocus lets wait for a document's authentication", async () => {
+    const node = await startTestNode('postgres');
+    try {
+      // 1,001 messages for a document that never authenticates (Hocuspocus keeps at most 1,000).
+      const pendingId = uniqueDocId('pending');
+      const queued = openRawSocket(node.wsUrl, '/collab');
+      await queued.opened;
+      for (let i = 0; i < 1_001; i++) queued.send(addressed(pendingId, body.queryAwareness()));
+      expect(await queued.outcome).toEqual({ code: 1013, reason: 'RATE_LIMITED' });
+      // 101 documents pending authentication at once (at most 100).
+      const fannedOut = openRawSocket(node.wsUrl, '/collab');
+      await fannedOut.opened;
+      for (let i = 0; i < 101; i++) fannedOut.send(addressed(uniqueDocId('pending'), body.queryAwareness()));
+      expect(await fannedOut.outcome).toEqual({ code: 1013, reason: 'RATE_LIMITED' });
+    } finally {
       await node.close();
     }
   });
