@@ -87,6 +87,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
             RATE_LIMIT_PER_MINUTE: '100000000',
             SOCKET_CONNECTIONS_PER_MINUTE: '100000000',
             SOCKET_MESSAGES_PER_SECOND: '100000000',
+            COLLAB_SOCKET_MESSAGES_PER_SECOND: '100000000',
             ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
           },
         ]

@@ -57,7 +57,7 @@ const EnvSchema = Type.Object({
    * database) may take in all before the process gives up and exits 1.
    */
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
-  /** Sockets that send nothing for this long are closed with 4408. */
+  /** Sockets that send nothing for this long are closed with 1001 (the client reconnects). */
   SOCKET_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
   /** HS256 secret for user access tokens (issued and verified here). */
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -82,10 +82,21 @@ const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   /** REST requests per minute, per credential (or per IP without one). */
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
-  /** New WebSocket connections per minute from one IP. */
-  SOCKET_CONNECTIONS_PER_MINUTE: Type.Integer({ minimum: 1, default: 300 }),
-  /** Messages per second one socket may send (sustained; short bursts of twice that pass). */
+  /**
+   * New WebSocket connections per minute from one IP; past it: close 1013 (clients retry).
+   * Sized for a whole node's clients (5,000 in the benchmarks) reconnecting at once from one
+   * address (a NAT, a proxy without TRUST_PROXY) when their node goes away.
+   */
+  SOCKET_CONNECTIONS_PER_MINUTE: Type.Integer({ minimum: 1, default: 6000 }),
+  /** Messages per second per document of a socket (bursts of twice that); past it the socket is read more slowly, never closed. */
   SOCKET_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, default: 300 }),
+  /** Messages per second one /collab socket may send over all its documents (bursts of twice that). */
+  COLLAB_SOCKET_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, default: 1200 }),
+  /**
+   * Messages read from a socket but not yet handed on past which it is closed 1013: reading
+   * stops at the rate, so only a socket that keeps pouring in regardless gets there.
+   */
+  SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -116,6 +127,8 @@ export interface Config {
   rateLimitPerMinute: number;
   socketConnectionsPerMinute: number;
   socketMessagesPerSecond: number;
+  collabSocketMessagesPerSecond: number;
+  socketMaxQueuedMessages: number;
 }
 
 /** How user access tokens are signed and verified. */
@@ -223,6 +236,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
+    collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
+    socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
   } satisfies Config);
 }
 

@@ -1,6 +1,6 @@
 /**
  * One registry of error codes. REST answers them as application/problem+json (RFC 9457);
- * WebSockets close with 4000 + status (internal errors: 1011) and the code as the reason.
+ * WebSockets close with the code as the reason and a close code from closeCodeFor.
  */
 export const ERRORS = {
   MALFORMED_MESSAGE: { status: 400, title: 'Malformed message' },
@@ -70,9 +70,23 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERRORS, value);
 }
 
-/** WebSocket close code for an error code: 4000 + HTTP status, except the two standard ones. */
+/**
+ * Close codes that stock clients act on correctly: `y-websocket` 3.x never reconnects after a
+ * code in 4400–4499, `@hocuspocus/provider` always reconnects. So 4000 + status (a 44xx) only
+ * where retrying the same thing cannot help (malformed, bad credential, not allowed, no such
+ * document, too large); anything the client should come back from gets a standard code:
+ * 1001 going away (shutdown, or a socket silent past the idle timeout), 1013 try again later
+ * (rate limits, overload), 1011 for server errors. 4408 and 4429 are retired for that reason.
+ */
+const TRANSIENT_CLOSE_CODES: Partial<Record<ErrorCode, number>> = {
+  SHUTTING_DOWN: 1001,
+  TIMED_OUT: 1001,
+  RATE_LIMITED: 1013,
+};
+
 export function closeCodeFor(code: ErrorCode): number {
-  if (code === 'SHUTTING_DOWN') return 1001;
+  const transient = TRANSIENT_CLOSE_CODES[code];
+  if (transient !== undefined) return transient;
   const { status } = ERRORS[code];
   return status >= 500 ? 1011 : 4000 + status;
 }

@@ -10,7 +10,12 @@ import { registerSocketLimits } from './socket-limits.ts';
 
 export type AbuseLimitsConfig = Pick<
   Config,
-  'allowedOrigins' | 'rateLimitPerMinute' | 'socketConnectionsPerMinute' | 'socketMessagesPerSecond'
+  | 'allowedOrigins'
+  | 'rateLimitPerMinute'
+  | 'socketConnectionsPerMinute'
+  | 'socketMessagesPerSecond'
+  | 'collabSocketMessagesPerSecond'
+  | 'socketMaxQueuedMessages'
 >;
 
 export interface AbuseLimitsOptions {
@@ -137,7 +142,11 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
   registerSocketLimits(app, {
     allowedOrigins: config.allowedOrigins,
     connectionsPerMinute: config.socketConnectionsPerMinute,
-    messagesPerSecond: config.socketMessagesPerSecond,
+    messages: {
+      perDocumentPerSecond: config.socketMessagesPerSecond,
+      collabSocketPerSecond: config.collabSocketMessagesPerSecond,
+      maxQueued: config.socketMaxQueuedMessages,
+    },
   });
 }
 

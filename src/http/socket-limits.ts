@@ -5,26 +5,37 @@ import { closeCodeFor } from '../errors.ts';
 
 /**
  * Limits for WebSocket routes: an Origin allow-list and a connection rate per address, both
- * decided before the upgrade, and a message rate per socket.
+ * decided before the upgrade; the message budgets a socket is then paced to (socket-pacing.ts).
  *
- * A refused socket is accepted and closed at once with 4403 / 4429 and the code as reason,
- * rather than the upgrade being answered with HTTP 403 / 429: a browser's WebSocket API shows
- * neither the status nor the body of a failed upgrade (only an error event and close 1006, like
- * a network failure), while a close code and reason reach the page and the provider.
+ * A refused socket is accepted and closed at once with 4403 FORBIDDEN / 1013 RATE_LIMITED and
+ * the code as reason, rather than the upgrade being answered with HTTP 403 / 429: a browser's
+ * WebSocket API shows neither the status nor the body of a failed upgrade (only an error event
+ * and close 1006, like a network failure), while a close code and reason reach the page and the
+ * provider. 1013 ("try again later") and not a 44xx for the rate: y-websocket gives up for good
+ * after any 44xx, so clients refused in a reconnect storm would never come back.
  */
 
 export interface SocketLimitsOptions {
   /** null: no allow-list, every Origin passes. */
   allowedOrigins: string[] | null;
   connectionsPerMinute: number;
-  /** Sustained rate; bursts of twice this pass. */
-  messagesPerSecond: number;
+  messages: MessageLimits;
+}
+
+/** What one socket may send before it is read more slowly (sustained rates; bursts of twice each pass). */
+export interface MessageLimits {
+  /** Per document: a /ws/:id socket's, and each document's on a /collab socket. */
+  perDocumentPerSecond: number;
+  /** A /collab socket over all its documents. */
+  collabSocketPerSecond: number;
+  /** Messages read but not yet handed on past which a socket is abusive (closed 1013). */
+  maxQueued: number;
 }
 
 /** What the checks before the upgrade decided for one socket. */
 interface SocketAdmission {
   refusal: 'FORBIDDEN' | 'RATE_LIMITED' | null;
-  messagesPerSecond: number;
+  limits: MessageLimits;
 }
 
 declare module 'fastify' {
@@ -60,12 +71,12 @@ export function registerSocketLimits(app: FastifyInstance, options: SocketLimits
     // a cross-site page riding on a user's cookies, which is what the allow-list is about.
     if (allowed !== null && origin !== undefined && !allowed.has(origin)) {
       // Not counted: else any page a user has open could use up that user's connection budget.
-      request.socketAdmission = { refusal: 'FORBIDDEN', messagesPerSecond: options.messagesPerSecond };
+      request.socketAdmission = { refusal: 'FORBIDDEN', limits: options.messages };
       return;
     }
     const counted = await countConnection(request);
     const limited = !counted.isAllowed && counted.isExceeded;
-    request.socketAdmission = { refusal: limited ? 'RATE_LIMITED' : null, messagesPerSecond: options.messagesPerSecond };
+    request.socketAdmission = { refusal: limited ? 'RATE_LIMITED' : null, limits: options.messages };
   }
 
   app.addHook('onRoute', (route: RouteOptions) => {
@@ -77,11 +88,9 @@ export function registerSocketLimits(app: FastifyInstance, options: SocketLimits
 
 /**
  * For a WebSocket route's handler, first thing: closes a socket refused before the upgrade
- * (and returns null), else returns the socket's message gate: call it for every message and
- * drop the message when it says false. Past the rate the gate closes the socket with 4429 and
- * says false for everything still in flight.
+ * (and returns null), else returns the message limits it was admitted with.
  */
-export function admitSocket(socket: WebSocket, request: FastifyRequest): (() => boolean) | null {
+export function admitSocket(socket: WebSocket, request: FastifyRequest): MessageLimits | null {
   const admission = request.socketAdmission;
   if (admission === null) {
     // The route was registered before registerSocketLimits: refuse rather than run unlimited.
@@ -94,43 +103,5 @@ export function admitSocket(socket: WebSocket, request: FastifyRequest): (() => 
     socket.close(closeCodeFor(admission.refusal), admission.refusal);
     return null;
   }
-  const bucket = createTokenBucket({ perSecond: admission.messagesPerSecond, burst: 2 * admission.messagesPerSecond });
-  const log = request.log;
-  let exceeded = false;
-  return () => {
-    if (exceeded) return false;
-    if (bucket.take()) return true;
-    exceeded = true;
-    log.debug('socket over its message rate');
-    socket.close(closeCodeFor('RATE_LIMITED'), 'RATE_LIMITED');
-    return false;
-  };
-}
-
-export interface TokenBucket {
-  /** Takes one token if there is one. */
-  take(): boolean;
-}
-
-/**
- * Starts full (`burst` tokens) and refills continuously at `perSecond`. Written here rather
- * than taken from a package: it must answer synchronously, in the message listener, so that
- * messages reach the room in the order they arrived and one socket's bucket costs two numbers;
- * the limiters at hand (@fastify/rate-limit's stores, rate-limiter-flexible) answer through
- * callbacks or promises and keep per-key state in a shared map.
- */
-export function createTokenBucket(options: { perSecond: number; burst: number; now?: () => number }): TokenBucket {
-  const now = options.now ?? (() => performance.now());
-  let tokens = options.burst;
-  let last = now();
-  return {
-    take() {
-      const time = now();
-      tokens = Math.min(options.burst, tokens + ((time - last) / 1000) * options.perSecond);
-      last = time;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
+  return admission.limits;
 }

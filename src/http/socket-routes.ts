@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import { withContractReasons } from '../collab/close-codes.ts';
 import type { CollabServer } from '../collab/collab-server.ts';
 import type { SocketAccess, SocketHandlers } from '../collab/ports.ts';
 import { isValidDocumentId } from '../docs/document-id.ts';
 import { closeCodeFor } from '../errors.ts';
 import { admitSocket } from './socket-limits.ts';
+import { type Dialect, paceSocket } from './socket-pacing.ts';
 
 /** /ws/:id (plain y-websocket) and /collab (Hocuspocus), both onto the same rooms. */
 export function registerSocketRoutes(
@@ -22,44 +24,71 @@ export function registerSocketRoutes(
         return;
       }
       const token = typeof request.query.token === 'string' ? request.query.token : '';
-      wire(socket, request, (s, r) => collab.acceptYWebsocket(s, r, accessFor(request.ip), id, token));
+      wire(socket, request, 'y-websocket', (s, r) => collab.acceptYWebsocket(s, r, accessFor(request.ip), id, token));
     },
   );
 
   app.get('/collab', { websocket: true }, (socket, request) => {
-    wire(socket, request, (s, r) => collab.acceptHocuspocus(s, r, accessFor(request.ip)));
+    wire(socket, request, 'hocuspocus', (s, r) => collab.acceptHocuspocus(s, r, accessFor(request.ip)));
   });
 }
 
-/** Listeners are attached synchronously: anything arriving while a room loads is buffered by it. */
+/**
+ * Listeners are attached synchronously: anything arriving while a room loads is buffered by it.
+ * Messages go through the socket's pacer, which reads a socket that sends too fast more slowly
+ * (it never closes it for that) and hands them to the room in arrival order.
+ */
 function wire(
   socket: WebSocket,
   request: FastifyRequest,
+  dialect: Dialect,
   accept: (socket: WebSocket, request: Request) => SocketHandlers,
 ): void {
-  mapOversizeCloseCode(socket);
+  let onServerClose = () => {};
+  interceptServerClose(socket, () => onServerClose());
+  if (dialect === 'hocuspocus') mapMessageReasons(socket);
   // Foreign Origin or too many connections from this address: closed before a room sees it.
-  const allowMessage = admitSocket(socket, request);
-  if (!allowMessage) return;
+  const limits = admitSocket(socket, request);
+  if (!limits) return;
   const handlers = accept(socket, toFetchRequest(request));
   // Nothing below holds on to the Fastify request: a socket may live for hours, and the
   // request (with its logger and raw message) would stay in memory all that time.
   const log = request.log;
-  socket.on('message', (data, isBinary) => {
-    if (allowMessage()) handlers.message(toBytes(data), isBinary);
+  const pacer = paceSocket(socket, {
+    dialect,
+    limits,
+    log,
+    deliver: ({ data, isBinary }) => handlers.message(data, isBinary),
   });
-  socket.on('close', (code, reason) => handlers.close(code, reason.toString()));
+  onServerClose = () => pacer.stop();
+  socket.on('message', (data, isBinary) => pacer.receive({ data: toBytes(data), isBinary }));
+  socket.on('close', (code, reason) => {
+    pacer.flush();
+    handlers.close(code, reason.toString());
+  });
   socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
 }
 
 /**
- * `ws` enforces maxPayload as soon as a frame header announces too many bytes (memory stays
- * bounded) but closes with 1009; our contract says 4413 MESSAGE_TOO_LARGE.
+ * Every close the server makes passes here (ours, the rooms', and `ws`'s own on a protocol
+ * error): the pacer stops, and `ws`'s 1009 for an oversized frame becomes the contract's 4413
+ * MESSAGE_TOO_LARGE. (`ws` enforces maxPayload as soon as a frame header announces too many
+ * bytes, so memory stays bounded.)
  */
-function mapOversizeCloseCode(socket: WebSocket): void {
+function interceptServerClose(socket: WebSocket, onClose: () => void): void {
   const close = socket.close.bind(socket);
-  socket.close = (code?: number, reason?: string | Buffer) =>
-    code === 1009 ? close(closeCodeFor('MESSAGE_TOO_LARGE'), 'MESSAGE_TOO_LARGE') : close(code, reason);
+  socket.close = (code?: number, reason?: string | Buffer) => {
+    onClose();
+    if (code === 1009) close(closeCodeFor('MESSAGE_TOO_LARGE'), 'MESSAGE_TOO_LARGE');
+    else close(code, reason);
+  };
+}
+
+/** Per-document Close and PermissionDenied messages on /collab carry the contract's reasons too (close-codes.ts). */
+function mapMessageReasons(socket: WebSocket): void {
+  const send = socket.send.bind(socket) as (data: unknown, ...rest: unknown[]) => void;
+  socket.send = ((data: unknown, ...rest: unknown[]) =>
+    send(data instanceof Uint8Array ? withContractReasons(data) : data, ...rest)) as WebSocket['send'];
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {

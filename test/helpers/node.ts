@@ -16,6 +16,16 @@ export interface TestNode extends RunningNode {
 }
 
 /**
+ * For `env`: the socket limits a node ships with (an empty value counts as unset), instead of
+ * the practically unlimited ones test nodes get, for tests about those limits.
+ */
+export const SHIPPED_SOCKET_LIMITS: Record<string, string> = {
+  SOCKET_CONNECTIONS_PER_MINUTE: '',
+  SOCKET_MESSAGES_PER_SECOND: '',
+  COLLAB_SOCKET_MESSAGES_PER_SECOND: '',
+};
+
+/**
  * A real node on port 0 in this process, on Postgres or on PGlite in a fresh (or given)
  * folder. `logger` replaces the silent default, for a test that reads what the node logs.
  */
@@ -35,6 +45,7 @@ export async function startTestNode(
     RATE_LIMIT_PER_MINUTE: '1000000',
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
+    COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
     ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
     ...options.env,
   });

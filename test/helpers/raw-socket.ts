@@ -249,3 +249,20 @@ export function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   const next = mulberry32(seed);
   return Uint8Array.from({ length }, () => next() & 0xff);
 }
+
+/**
+ * Sends `messages` as binary frames in one TCP write, so that the server gets them in one
+ * chunk: `ws` parses a whole chunk before the server can stop reading, which is how a
+ * socket's queue can outgrow its pause (the abuse ceiling). Frames are masked with a zero key
+ * (any key is valid; this one leaves the payload as is). Reaches into `ws`'s private socket:
+ * `ws` has no public way to write several frames at once.
+ */
+export function sendInOneWrite(ws: WebSocket, messages: Uint8Array[]): void {
+  const frames = messages.map((message) => {
+    const length = message.byteLength;
+    if (length > 0xffff) throw new Error('sendInOneWrite: frames up to 64 KiB only');
+    const header = length < 126 ? Buffer.from([0x82, 0x80 | length]) : Buffer.from([0x82, 0x80 | 126, length >> 8, length & 0xff]);
+    return Buffer.concat([header, Buffer.alloc(4), message]);
+  });
+  (ws as unknown as { _socket: { write(data: Buffer): boolean } })._socket.write(Buffer.concat(frames));
+}

@@ -59,6 +59,7 @@ export async function startServerProcess(
     RATE_LIMIT_PER_MINUTE: '1000000',
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
+    COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
     ...options.env,
   };
   delete env.DATABASE_URL;

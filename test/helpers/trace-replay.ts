@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import type { HocuspocusProvider } from '@hocuspocus/provider';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { whenSynced, yWebsocketClient } from './clients.ts';
+import { hocuspocusClient, whenSynced, yWebsocketClient } from './clients.ts';
 
 /** A concurrent editing trace (josephg/editing-traces; see test/fixtures/traces/README.md). */
 export interface ConcurrentTrace {
@@ -62,12 +63,18 @@ export function shapeOf(trace: ConcurrentTrace): TraceShape {
 /** Yjs orders concurrent inserts at one place by client id; the traces' endContent assumes agent 0 < agent 1 < … */
 export const clientIdOf = (agent: number) => agent + 1;
 
+/** Which stock client an agent uses. */
+export type ReplayClient = 'y-websocket' | 'hocuspocus';
+
 export interface ReplayAgent {
   agent: number;
+  client: ReplayClient;
   /** The doc the provider syncs: it receives everything the server relays. */
   doc: Y.Doc;
-  provider: WebsocketProvider;
+  provider: WebsocketProvider | HocuspocusProvider;
   text: Y.Text;
+  /** Every close of the agent's connection, by the server or by the client's own watchdog. */
+  closes: { code: number | null; reason: string }[];
 }
 
 export interface ReplayResult {
@@ -82,7 +89,7 @@ const LOCAL = Symbol('trace-replay:local');
 const CATCH_UP = Symbol('trace-replay:catch-up');
 
 /**
- * Replays a concurrent trace through a server: one stock y-websocket client per agent, all on
+ * Replays a concurrent trace through a server: one stock client per agent, all on
  * `documentId`, running concurrently. Agent a authors each txn on a private branch doc that
  * holds exactly the txn's ancestors (so the trace's positions apply), and only once its
  * provider has *received from the server* every ancestor by other agents; the resulting Yjs
@@ -91,7 +98,13 @@ const CATCH_UP = Symbol('trace-replay:catch-up');
  */
 export async function replayConcurrentTrace(
   trace: ConcurrentTrace,
-  options: { wsUrl: string; documentId: string; stallTimeoutMs?: number },
+  options: {
+    wsUrl: string;
+    documentId: string;
+    stallTimeoutMs?: number;
+    /** Per agent (default: every agent on y-websocket). */
+    clientOf?: (agent: number) => ReplayClient;
+  },
 ): Promise<ReplayResult> {
   const { byAgent, versionVectors } = shapeOf(trace);
   const stallTimeoutMs = options.stallTimeoutMs ?? 20_000;
@@ -114,9 +127,19 @@ export async function replayConcurrentTrace(
     const doc = new Y.Doc();
     // Never authors anything; a fixed id just keeps it clear of the agents' ids.
     doc.clientID = 1_000 + a;
-    const { provider, text } = yWebsocketClient(options.wsUrl, options.documentId, { doc });
+    const client = options.clientOf?.(a) ?? 'y-websocket';
+    const closes: ReplayAgent['closes'] = [];
+    let provider: ReplayAgent['provider'];
+    if (client === 'y-websocket') {
+      provider = yWebsocketClient(options.wsUrl, options.documentId, { doc }).provider;
+      // null: the client's own watchdog closed it (no message from the server for 30 s).
+      provider.on('connection-close', (event) => closes.push({ code: event?.code ?? null, reason: event?.reason ?? '' }));
+    } else {
+      provider = hocuspocusClient(options.wsUrl, options.documentId, { doc }).provider;
+      provider.on('disconnect', ({ event }: { event: CloseEvent }) => closes.push({ code: event.code, reason: event.reason }));
+    }
     doc.on('update', notify);
-    agents.push({ agent: a, doc, provider, text });
+    agents.push({ agent: a, client, doc, provider, text: doc.getText('content'), closes });
   }
   try {
     await Promise.all(agents.map(({ provider }) => whenSynced(provider)));
@@ -156,6 +179,7 @@ export async function replayConcurrentTrace(
 
     for (const [n, t] of byAgent[a]!.entries()) {
       const vv = versionVectors[t]!;
+      const catchUp: number[] = [];
       for (let b = 0; b < trace.numAgents; b++) {
         if (b === a || vv[b]! <= applied[b]!) continue;
         const newest = byAgent[b]![vv[b]! - 1]!;
@@ -163,10 +187,17 @@ export async function replayConcurrentTrace(
           () => clockAfter[newest] !== undefined && Y.getState(providerDoc.store, clientIdOf(b)) >= clockAfter[newest]!,
           () => `agent ${a} (txn ${t}) to receive txn ${newest} of agent ${b} from the server`,
         );
-        branch.transact(() => {
-          for (let k = applied[b]!; k < vv[b]!; k++) Y.applyUpdate(branch, updates[byAgent[b]![k]!]!);
-        }, CATCH_UP);
+        for (let k = applied[b]!; k < vv[b]!; k++) catchUp.push(byAgent[b]![k]!);
         applied[b] = vv[b]!;
+      }
+      // In trace order, which is causal: agent by agent, an update could arrive before what it
+      // builds on from a third agent, and Yjs would hold it as pending and re-merge all pending
+      // updates on every later one (quadratic; it froze long catch-ups for over a minute).
+      catchUp.sort((x, y) => x - y);
+      if (catchUp.length > 0) {
+        branch.transact(() => {
+          for (const k of catchUp) Y.applyUpdate(branch, updates[k]!);
+        }, CATCH_UP);
       }
 
       captured = undefined;

@@ -3,25 +3,37 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { createDocumentStore } from '../../src/storage/document-store.ts';
-import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
-import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { type ConcurrentTrace, loadConcurrentTrace, replayConcurrentTrace } from '../helpers/trace-replay.ts';
+import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { SHIPPED_SOCKET_LIMITS, startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import {
+  type ConcurrentTrace,
+  loadConcurrentTrace,
+  type ReplayClient,
+  replayConcurrentTrace,
+} from '../helpers/trace-replay.ts';
 
-const TRACE = new URL('../fixtures/traces/friendsforever.json.gz', import.meta.url);
+const TRACES = {
+  friendsforever: new URL('../fixtures/traces/friendsforever.json.gz', import.meta.url),
+  clownschool: new URL('../fixtures/traces/clownschool.json.gz', import.meta.url),
+};
 
 /**
- * A real concurrent editing history (2 people, 26,078 txns) replayed through the server by
- * two stock y-websocket clients: every correct replay ends at the trace's endContent, live,
- * in the op log, and after a restart.
+ * Real concurrent editing histories (test/fixtures/traces) replayed through the server at full
+ * speed by stock clients, one per person, on a node with the limits it ships with: the
+ * clients send far faster than SOCKET_MESSAGES_PER_SECOND, so the node reads them more
+ * slowly, and must still lose nothing and close nothing. Every correct replay ends at the
+ * trace's endContent, live on every client, in the op log, and after a restart.
+ *
+ * Each trace is replayed twice at once, on two documents: by y-websocket clients and by
+ * Hocuspocus clients (the limits are per socket, so the two do not slow each other down).
  */
-describe('replaying the friendsforever trace', () => {
-  let trace: ConcurrentTrace;
+describe('replaying real editing traces at full speed, with the shipped socket limits', () => {
   let node: TestNode | undefined;
   let db: Database;
+  const replayed: { trace: keyof typeof TRACES; client: ReplayClient; id: string; endContent: string; txns: number }[] = [];
 
   beforeAll(async () => {
-    trace = await loadConcurrentTrace(TRACE);
-    node = await startTestNode('postgres');
+    node = await startTestNode('postgres', { env: SHIPPED_SOCKET_LIMITS });
     db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, pino({ level: 'silent' }));
   });
   afterAll(async () => {
@@ -29,24 +41,29 @@ describe('replaying the friendsforever trace', () => {
     await db?.close();
   });
 
-  it('ends at endContent on every client, in the op log, and after a restart', { timeout: 120_000 }, async () => {
-    expect(trace.numAgents).toBe(2);
-    expect(trace.txns).toHaveLength(26_078);
-    const id = uniqueDocId('trace-ff');
+  async function replay(trace: ConcurrentTrace, name: keyof typeof TRACES, client: ReplayClient): Promise<string> {
+    const id = uniqueDocId(`trace-${name}-${client}`);
     const started = performance.now();
-
-    const { agents, authoringMs, waits } = await replayConcurrentTrace(trace, { wsUrl: node!.wsUrl, documentId: id });
+    const { agents, authoringMs, waits } = await replayConcurrentTrace(trace, {
+      wsUrl: node!.wsUrl,
+      documentId: id,
+      clientOf: () => client,
+      // Held back to the message rate, an agent may wait a while for the other's txns.
+      stallTimeoutMs: 60_000,
+    });
     try {
       await waitFor(
         () => agents.every(({ text }) => text.length === trace.endContent.length && text.toString() === trace.endContent),
-        'every client to reach endContent',
-        60_000,
+        `every ${client} client to reach endContent`,
+        120_000,
       );
       const liveMs = performance.now() - started;
       for (const { doc } of agents) {
         expect(doc.store.pendingStructs).toBeNull();
         expect(doc.store.pendingDs).toBeNull();
       }
+      // Slowed, never closed: not by the server, and not by a client's own silence watchdog.
+      expect(agents.flatMap(({ closes }) => closes)).toEqual([]);
 
       // The op log: one row per update the room integrated, i.e. per txn, gapless from 1.
       await waitFor(
@@ -78,30 +95,46 @@ describe('replaying the friendsforever trace', () => {
       const durableMs = performance.now() - started;
 
       console.info(
-        `friendsforever replay: ${trace.txns.length} txns authored in ${Math.round(authoringMs)} ms ` +
-          `(${waits} waits for the server), every client at endContent after ${Math.round(liveMs)} ms, ` +
-          `op log complete after ${Math.round(durableMs)} ms`,
+        `${name} replay through ${client}: ${trace.txns.length} txns by ${trace.numAgents} clients authored in ` +
+          `${Math.round(authoringMs)} ms (${waits} waits for the server), every client at endContent after ` +
+          `${Math.round(liveMs)} ms, op log complete after ${Math.round(durableMs)} ms`,
       );
     } finally {
       for (const { provider } of agents) provider.destroy();
     }
+    replayed.push({ trace: name, client, id, endContent: trace.endContent, txns: trace.txns.length });
+    return id;
+  }
 
-    // Restart: the last clients left, so the document unloads (and is snapshotted) on close.
+  for (const name of Object.keys(TRACES) as (keyof typeof TRACES)[]) {
+    it(`${name}: ends at endContent on every y-websocket and Hocuspocus client and in the op log, none closed`, { timeout: 240_000 }, async () => {
+      const trace = await loadConcurrentTrace(TRACES[name]);
+      await Promise.all([replay(trace, name, 'y-websocket'), replay(trace, name, 'hocuspocus')]);
+    });
+  }
+
+  it('after a restart, every replayed document loads at endContent from its snapshot', { timeout: 120_000 }, async () => {
+    expect(replayed).toHaveLength(2 * Object.keys(TRACES).length);
+    // The last clients left, so the documents unload (and are snapshotted) on close.
     await node!.close();
     node = undefined;
-    const snapshot = await db.prisma.documentSnapshot.findFirst({
-      where: { documentId: id },
-      orderBy: { seq: 'desc' },
-      select: { seq: true },
-    });
-    expect(snapshot?.seq).toBe(trace.txns.length);
-    node = await startTestNode('postgres');
-    const fresh = yWebsocketClient(node.wsUrl, id);
-    try {
-      await whenSynced(fresh.provider);
-      expect(fresh.text.toString()).toBe(trace.endContent);
-    } finally {
-      fresh.provider.destroy();
+    for (const { id, txns } of replayed) {
+      const snapshot = await db.prisma.documentSnapshot.findFirst({
+        where: { documentId: id },
+        orderBy: { seq: 'desc' },
+        select: { seq: true },
+      });
+      expect(snapshot?.seq).toBe(txns);
+    }
+    node = await startTestNode('postgres', { env: SHIPPED_SOCKET_LIMITS });
+    for (const { id, endContent, client } of replayed) {
+      const fresh = client === 'y-websocket' ? yWebsocketClient(node.wsUrl, id) : hocuspocusClient(node.wsUrl, id);
+      try {
+        await whenSynced(fresh.provider);
+        expect(fresh.text.toString()).toBe(endContent);
+      } finally {
+        fresh.provider.destroy();
+      }
     }
   });
 });

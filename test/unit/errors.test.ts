@@ -11,9 +11,9 @@ describe('closeCodeFor: WebSocket close codes from the error registry', () => {
     ['UNAUTHORIZED', 4401],
     ['FORBIDDEN', 4403],
     ['DOC_NOT_FOUND', 4404],
-    ['TIMED_OUT', 4408],
+    ['TIMED_OUT', 1001],
     ['MESSAGE_TOO_LARGE', 4413],
-    ['RATE_LIMITED', 4429],
+    ['RATE_LIMITED', 1013],
     ['INTERNAL', 1011],
     ['DOCUMENT_UNAVAILABLE', 1011],
     ['NOT_READY', 1011],
@@ -22,18 +22,22 @@ describe('closeCodeFor: WebSocket close codes from the error registry', () => {
     expect(closeCodeFor(code)).toBe(closeCode);
   });
 
-  it('every code maps to 4000 + its status, 1011 for a 5xx, 1001 for SHUTTING_DOWN', () => {
+  it('every code maps to 4000 + its status, 1011 for a 5xx, and a standard code for the transient ones', () => {
+    const transient: Partial<Record<ErrorCode, number>> = { SHUTTING_DOWN: 1001, TIMED_OUT: 1001, RATE_LIMITED: 1013 };
     for (const code of codes) {
       const { status } = ERRORS[code];
-      const expected = code === 'SHUTTING_DOWN' ? 1001 : status >= 500 ? 1011 : 4000 + status;
+      const expected = transient[code] ?? (status >= 500 ? 1011 : 4000 + status);
       expect(closeCodeFor(code), code).toBe(expected);
     }
+    // Retired: y-websocket would stop for good after either.
+    expect(codes.map(closeCodeFor)).not.toContain(4408);
+    expect(codes.map(closeCodeFor)).not.toContain(4429);
   });
 
   it('every close code is a legal application or standard code and its reason fits a close frame', () => {
     for (const code of codes) {
       const closeCode = closeCodeFor(code);
-      expect(closeCode === 1001 || closeCode === 1011 || (closeCode >= 4000 && closeCode <= 4999), code).toBe(true);
+      expect([1001, 1011, 1013].includes(closeCode) || (closeCode >= 4000 && closeCode <= 4999), code).toBe(true);
       // A close frame's reason is at most 123 bytes of UTF-8.
       expect(Buffer.byteLength(code), code).toBeLessThanOrEqual(123);
     }

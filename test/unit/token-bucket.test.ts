@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTokenBucket } from '../../src/http/socket-limits.ts';
+import { createTokenBucket } from '../../src/http/token-bucket.ts';
 
 /** A bucket on a clock the test moves by hand (milliseconds). */
 function bucketAt(perSecond: number, burst: number) {
@@ -50,5 +50,43 @@ describe('token bucket for socket messages', () => {
       bucket.advance(100);
       expect(bucket.take()).toBe(true);
     }
+  });
+});
+
+describe('token bucket: looking without taking', () => {
+  function clockedBucket(perSecond: number, burst: number) {
+    let now = 0;
+    const bucket = createTokenBucket({ perSecond, burst, now: () => now });
+    return { bucket, advance: (ms: number) => (now += ms) };
+  }
+
+  it('ready() says whether take() would succeed, and takes nothing', () => {
+    const { bucket } = clockedBucket(10, 2);
+    expect(bucket.ready()).toBe(true);
+    expect(bucket.ready()).toBe(true);
+    expect(bucket.take()).toBe(true);
+    expect(bucket.take()).toBe(true);
+    expect(bucket.ready()).toBe(false);
+  });
+
+  it('msUntilReady() is the wait for the next whole token', () => {
+    const { bucket, advance } = clockedBucket(10, 2);
+    expect(bucket.msUntilReady()).toBe(0);
+    bucket.take();
+    bucket.take();
+    expect(bucket.msUntilReady()).toBeCloseTo(100);
+    advance(40);
+    expect(bucket.msUntilReady()).toBeCloseTo(60);
+    advance(60);
+    expect(bucket.msUntilReady()).toBe(0);
+  });
+
+  it('full() once it has refilled to its burst', () => {
+    const { bucket, advance } = clockedBucket(10, 2);
+    expect(bucket.full()).toBe(true);
+    bucket.take();
+    expect(bucket.full()).toBe(false);
+    advance(100);
+    expect(bucket.full()).toBe(true);
   });
 });

@@ -1,0 +1,88 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { WebSocket } from 'ws';
+import { documentOfAddress, hocuspocusAddressOf, noOpAwarenessFrame } from '../collab/frame-routing.ts';
+import { closeCodeFor } from '../errors.ts';
+import { createPacer, type Pacer } from './message-pacer.ts';
+import type { MessageLimits } from './socket-limits.ts';
+import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
+
+/**
+ * Paces one socket's messages to its budgets (message-pacer.ts): a /ws/:id socket has one
+ * budget, its document's; a /collab socket carries frames for many documents, so each
+ * document gets the same budget as on /ws/:id, and the socket as a whole one more, so that
+ * fanning out over many documents does not multiply what one client may send.
+ */
+
+export type Dialect = 'y-websocket' | 'hocuspocus';
+
+export interface SocketMessage {
+  data: Uint8Array;
+  isBinary: boolean;
+}
+
+/**
+ * Both stock clients drop a connection after 30 s without a message from the server; a
+ * socket held back that long may hear nothing (the server sends no acknowledgement for
+ * y-websocket updates), so it gets a no-op frame this often while it waits.
+ */
+const KEEPALIVE_MS = 10_000;
+/** Per-document budgets kept per /collab socket before full (idle) ones are forgotten. */
+const TRACKED_DOCUMENTS = 64;
+
+const bucketOf = (perSecond: number): TokenBucket => createTokenBucket({ perSecond, burst: 2 * perSecond });
+
+export function paceSocket(
+  socket: WebSocket,
+  options: { dialect: Dialect; limits: MessageLimits; log: FastifyBaseLogger; deliver(message: SocketMessage): void },
+): Pacer<SocketMessage> {
+  const { limits, log } = options;
+  const budgetsOf = options.dialect === 'y-websocket' ? documentBudget(limits) : multiplexedBudgets(limits);
+  return createPacer<SocketMessage>({
+    socket,
+    budgetsOf,
+    deliver: options.deliver,
+    maxQueued: limits.maxQueued,
+    onOverflow() {
+      log.warn({ maxQueued: limits.maxQueued }, 'socket kept sending while reading was paused; closing it');
+      socket.close(closeCodeFor('RATE_LIMITED'), 'RATE_LIMITED');
+    },
+    onFirstPause: () => log.debug('socket over its message rate: reading it more slowly'),
+    keepalive: {
+      everyMs: KEEPALIVE_MS,
+      send(oldest) {
+        const address = options.dialect === 'hocuspocus' ? hocuspocusAddressOf(oldest.data) : null;
+        // A /collab frame without a readable address will be refused anyway: nothing to feed.
+        if (options.dialect === 'hocuspocus' && address === null) return;
+        socket.send(noOpAwarenessFrame(address));
+      },
+    },
+  });
+}
+
+function documentBudget(limits: MessageLimits): () => readonly TokenBucket[] {
+  const budgets = [bucketOf(limits.perDocumentPerSecond)];
+  return () => budgets;
+}
+
+function multiplexedBudgets(limits: MessageLimits): (message: SocketMessage) => readonly TokenBucket[] {
+  const socketBudget = bucketOf(limits.collabSocketPerSecond);
+  const documents = new Map<string, readonly TokenBucket[]>();
+  // Frames whose address does not decode (refused by the room) share one budget.
+  const unaddressed = [socketBudget, bucketOf(limits.perDocumentPerSecond)];
+  return (message) => {
+    const address = message.isBinary ? hocuspocusAddressOf(message.data) : null;
+    if (address === null) return unaddressed;
+    const document = documentOfAddress(address);
+    let budgets = documents.get(document);
+    if (budgets === undefined) {
+      // A full bucket is the same as a new one, so forgetting it changes nothing; this keeps
+      // the map to the documents the socket used in the last couple of seconds.
+      if (documents.size >= TRACKED_DOCUMENTS) {
+        for (const [name, kept] of documents) if (kept[1]!.full()) documents.delete(name);
+      }
+      budgets = [socketBudget, bucketOf(limits.perDocumentPerSecond)];
+      documents.set(document, budgets);
+    }
+    return budgets;
+  };
+}
