@@ -54,6 +54,29 @@ export function withContractCloseCodes(socket: ClientSocket): ClientSocket {
   };
 }
 
+/**
+ * For a /collab socket: closes as above, and per-document Close and PermissionDenied messages
+ * carry the contract's reasons too. A refusal that is not final (the database did not answer
+ * while the document was checked or loaded) also closes the socket with its transient code: a
+ * stock provider never asks for a refused document again on an open socket, but it always
+ * reconnects, and then it asks.
+ */
+export function withContractMessages(socket: ClientSocket): ClientSocket {
+  const closing = withContractCloseCodes(socket);
+  return {
+    get readyState() {
+      return socket.readyState;
+    },
+    send(data) {
+      const frame = withContractReasons(data);
+      socket.send(frame);
+      const refusal = refusalOf(frame);
+      if (refusal !== null && closeCodeFor(refusal) < 4000) closing.close(undefined, refusal);
+    },
+    close: closing.close,
+  };
+}
+
 /** The reason says more than the code (the bridge closes every refusal with 4403), so it comes first. */
 export function contractErrorCode(code: number | undefined, reason: string | undefined): ErrorCode {
   if (isErrorCode(reason)) return reason;
@@ -88,6 +111,16 @@ export function withContractReasons(frame: Uint8Array): Uint8Array {
     // Not a frame we can read (the server writes only well-formed ones): leave it alone.
     return frame;
   }
+}
+
+/** The reason of a PermissionDenied answer (already in contract terms), else null. */
+function refusalOf(frame: Uint8Array): ErrorCode | null {
+  const decoder = decoding.createDecoder(frame);
+  const typeAt = decoding.readVarUint(decoder) + decoder.pos;
+  if (frame[typeAt] !== MessageType.Auth || frame[typeAt + 1] !== AUTH_PERMISSION_DENIED) return null;
+  decoder.pos = typeAt + 2;
+  const reason = decoding.hasContent(decoder) ? decoding.readVarString(decoder) : undefined;
+  return isErrorCode(reason) ? reason : null;
 }
 
 /** [address, type, ...subTypes, reason] with the reason in contract terms. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { closeCodeFor, type ErrorCode } from '../errors.ts';
-import { withContractCloseCodes } from './close-codes.ts';
+import { withContractCloseCodes, withContractMessages } from './close-codes.ts';
 import { withDurableAcks } from './durable-acks.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
 import { createHocuspocusRooms, serverWriteOf } from './hocuspocus-adapter.ts';
@@ -87,7 +87,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
 
   return {
     acceptHocuspocus(socket, request, access) {
-      const acked = withDurableAcks(withContractCloseCodes(socket), rooms.acknowledgeable, unacknowledged);
+      const acked = withDurableAcks(withContractMessages(socket), rooms.acknowledgeable, unacknowledged);
       const connection = rooms.handleConnection(acked, request, access);
       return {
         message(data, isBinary) {

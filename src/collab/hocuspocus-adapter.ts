@@ -96,7 +96,11 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
         connectionConfig.readOnly = grant.readOnly;
         return { [SOCKET_GRANT]: grant };
       } catch (error) {
-        if (!(error instanceof AppError)) throw error;
+        if (!(error instanceof AppError)) {
+          // The database did not answer, or a bug: not a refusal. INTERNAL closes with 1011, so the client comes back.
+          logger.error({ err: error, documentId: documentName }, 'could not check a socket\'s credential');
+          throw { reason: 'INTERNAL' };
+        }
         logger.debug({ documentId: documentName, code: error.code, reason: error.message }, 'socket refused');
         // Hocuspocus sends the reason in its PermissionDenied message; the y-websocket bridge
         // turns it into the close code, a Hocuspocus client sees it as is.

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { withContractReasons } from '../collab/close-codes.ts';
 import type { CollabServer } from '../collab/collab-server.ts';
 import type { SocketAccess, SocketHandlers } from '../collab/ports.ts';
 import { isValidDocumentId } from '../docs/document-id.ts';
@@ -46,7 +45,6 @@ function wire(
 ): void {
   let onServerClose = () => {};
   interceptServerClose(socket, () => onServerClose());
-  if (dialect === 'hocuspocus') mapMessageReasons(socket);
   // Foreign Origin or too many connections from this address: closed before a room sees it.
   const limits = admitSocket(socket, request);
   if (!limits) return;
@@ -82,13 +80,6 @@ function interceptServerClose(socket: WebSocket, onClose: () => void): void {
     if (code === 1009) close(closeCodeFor('MESSAGE_TOO_LARGE'), 'MESSAGE_TOO_LARGE');
     else close(code, reason);
   };
-}
-
-/** Per-document Close and PermissionDenied messages on /collab carry the contract's reasons too (close-codes.ts). */
-function mapMessageReasons(socket: WebSocket): void {
-  const send = socket.send.bind(socket) as (data: unknown, ...rest: unknown[]) => void;
-  socket.send = ((data: unknown, ...rest: unknown[]) =>
-    send(data instanceof Uint8Array ? withContractReasons(data) : data, ...rest)) as WebSocket['send'];
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {
