@@ -19,6 +19,7 @@ import { useRequestValidation } from './http/validation.ts';
 import { type RestDeps, restApi } from './http/rest/rest-api.ts';
 import { type McpDeps, mcpEndpoint } from './http/mcp/mcp-route.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
+import { trackPendingUpgrades } from './http/pending-upgrades.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 
@@ -58,10 +59,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   useRequestValidation(app);
 
+  const upgrades = trackPendingUpgrades(app.server);
   await app.register(websocket, {
     options: { maxPayload: deps.config.maxMessageBytes },
     // On shutdown every socket hears 1001 (going away) so clients reconnect elsewhere.
     preClose(done) {
+      upgrades.abort();
       for (const client of this.websocketServer.clients) client.close(1001, 'SHUTTING_DOWN');
       done();
     },
@@ -91,7 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     canSign: canSignTokens(deps.config.jwt),
     accessTokenTtlSeconds: deps.config.jwt.accessTokenTtlSeconds,
   });
-  registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip));
+  registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip), upgrades);
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
   await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service });
   await registerWebRoutes(app);

@@ -4,6 +4,7 @@ import type { CollabServer } from '../collab/collab-server.ts';
 import type { SocketAccess, SocketHandlers } from '../collab/ports.ts';
 import { isValidDocumentId } from '../docs/document-id.ts';
 import { closeCodeFor } from '../errors.ts';
+import type { PendingUpgrades } from './pending-upgrades.ts';
 import { admitSocket } from './socket-limits.ts';
 import { type Dialect, paceSocket } from './socket-pacing.ts';
 
@@ -12,11 +13,13 @@ export function registerSocketRoutes(
   app: FastifyInstance,
   collab: CollabServer,
   accessFor: (ip: string) => SocketAccess,
+  upgrades: Pick<PendingUpgrades, 'established'>,
 ): void {
   app.get<{ Params: { id: string }; Querystring: { token?: string } }>(
     '/ws/:id',
     { websocket: true },
     (socket, request) => {
+      upgrades.established(request.raw);
       const { id } = request.params;
       if (!isValidDocumentId(id)) {
         socket.close(closeCodeFor('INVALID_DOCUMENT_ID'), 'INVALID_DOCUMENT_ID');
@@ -28,6 +31,7 @@ export function registerSocketRoutes(
   );
 
   app.get('/collab', { websocket: true }, (socket, request) => {
+    upgrades.established(request.raw);
     wire(socket, request, 'hocuspocus', (s, r) => collab.acceptHocuspocus(s, r, accessFor(request.ip)));
   });
 }

@@ -160,3 +160,22 @@ describe.each<StorageKind>(['postgres', 'embedded'])('lifecycle on %s', (storage
     expect(await response.json()).toMatchObject({ status: 400, code: expect.any(String), requestId: expect.any(String) });
   });
 });
+
+describe('closing a node', () => {
+  it('finishes while clients are still connecting (upgrades in flight are not waited for forever)', async () => {
+    const node = await startTestNode('postgres');
+    // Many sockets at once, gone again before most of their upgrades got through the hooks.
+    const clients = Array.from({ length: 150 }, (_, i) => yWebsocketClient(node.wsUrl, uniqueDocId(`closing-${i % 10}`)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const client of clients) client.provider.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), 20_000);
+    });
+    try {
+      expect(await Promise.race([node.close().then(() => 'closed' as const), hung])).toBe('closed');
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+});
