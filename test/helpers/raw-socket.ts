@@ -1,6 +1,7 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
+import * as Y from 'yjs';
 import { mulberry32 } from './random.ts';
 
 /**
@@ -265,4 +266,13 @@ export function sendInOneWrite(ws: WebSocket, messages: Uint8Array[]): void {
     return Buffer.concat([header, Buffer.alloc(4), message]);
   });
   (ws as unknown as { _socket: { write(data: Buffer): boolean } })._socket.write(Buffer.concat(frames));
+}
+
+/** `count` updates from one Yjs client, each inserting one `letter`. */
+export function letterUpdates(letter: string, count: number): Uint8Array[] {
+  const doc = new Y.Doc();
+  const updates: Uint8Array[] = [];
+  doc.on('update', (update: Uint8Array) => updates.push(update));
+  for (let i = 0; i < count; i++) doc.getText('content').insert(0, letter);
+  return updates;
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TEST_DATABASE_URL } from './node.ts';
+import { TEST_REDIS_URL } from './ports.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
@@ -181,4 +182,28 @@ export async function spawnLogged(script: string, env: Record<string, string | u
     })
     .finally(() => clearTimeout(timer));
   return { child, logs, stderr: () => stderr, exited, readyLine };
+}
+
+/**
+ * `npm run worker` as a child process, on its own BullMQ prefix, taking over a dead worker's
+ * jobs after 4 s, one job at a time, no sweeps of its own; resolves once it runs.
+ */
+export function startWorkerProcess(prefix: string, env: Record<string, string> = {}): Promise<LoggedProcess> {
+  return spawnLogged(
+    'workers/main.ts',
+    {
+      ...process.env,
+      DATABASE_URL: TEST_DATABASE_URL,
+      REDIS_URL: TEST_REDIS_URL,
+      JOBS_PREFIX: prefix,
+      WORKER_LOCK_MS: '4000',
+      WORKER_CONCURRENCY: '1',
+      KEEP_RAW_LOG_HOURS: '0',
+      COMPACT_SWEEP_MS: '0',
+      EXPIRE_SWEEP_MS: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    (line) => line.msg.startsWith('Tandem worker running'),
+  );
 }

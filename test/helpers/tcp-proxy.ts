@@ -1,4 +1,5 @@
 import { createServer, type Socket, connect } from 'node:net';
+import { TEST_DATABASE_URL } from './node.ts';
 
 /**
  * A TCP proxy in front of a real server (Postgres, Redis) that a test can cut, stall and
@@ -65,3 +66,15 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     },
   };
 }
+
+/** A proxy in front of the test Postgres, and the DATABASE_URL that goes through it. */
+export async function startPostgresProxy(): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(TEST_DATABASE_URL);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const url = new URL(TEST_DATABASE_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(proxy.port);
+  return { proxy, url: url.toString() };
+}
+
+export type TcpProxy = Awaited<ReturnType<typeof startTcpProxy>>;

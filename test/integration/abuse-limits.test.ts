@@ -7,7 +7,7 @@ import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../help
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
-import { addressed, authMessage, body, isAuthenticated, sendInOneWrite } from '../helpers/raw-socket.ts';
+import { addressed, authMessage, body, isAuthenticated, letterUpdates, sendInOneWrite } from '../helpers/raw-socket.ts';
 
 /**
  * failure-modes.md, Security: floods (REST, new sockets, messages on a socket) are bounded,
@@ -465,11 +465,3 @@ describe('socket abuse ceiling', () => {
   });
 });
 
-/** `count` updates from one Yjs client, each inserting one `letter`. */
-function letterUpdates(letter: string, count: number): Uint8Array[] {
-  const doc = new Y.Doc();
-  const updates: Uint8Array[] = [];
-  doc.on('update', (update: Uint8Array) => updates.push(update));
-  for (let i = 0; i < count; i++) doc.getText('content').insert(0, letter);
-  return updates;
-}

@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { startAuthNode } from '../helpers/auth.ts';
 import { waitFor } from '../helpers/clients.ts';
-import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { addressed, body, openRawSocket } from '../helpers/raw-socket.ts';
 import { restClient } from '../helpers/rest.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { startPostgresProxy } from '../helpers/tcp-proxy.ts';
 import { watchedHocuspocus, watchedYWebsocket } from '../helpers/watched-clients.ts';
 
 /**
@@ -225,12 +225,8 @@ describe('transient closes: both clients come back by themselves', () => {
   });
 
   it('1011 INTERNAL: the database does not answer when a client connects (its credential cannot be checked)', { timeout: 60_000 }, async () => {
-    const target = new URL(TEST_DATABASE_URL);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(TEST_DATABASE_URL);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const node = await startTestNode('postgres', { env: { DATABASE_URL: viaProxy.toString() } });
+    const { proxy, url } = await startPostgresProxy();
+    const node = await startTestNode('postgres', { env: { DATABASE_URL: url } });
     try {
       proxy.cut();
       const y = watch(watchedYWebsocket(node.wsUrl, uniqueDocId('unavailable')));

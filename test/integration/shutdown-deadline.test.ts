@@ -15,10 +15,10 @@ import {
   type LogLine,
   restartServerProcess,
   type ServerProcess,
-  spawnLogged,
+  startWorkerProcess,
   startServerProcess,
 } from '../helpers/server-process.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { startPostgresProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
  * Shutdown with the database away (issue 15): SIGTERM flushes for at most SHUTDOWN_TIMEOUT_MS,
@@ -28,18 +28,13 @@ import { startTcpProxy } from '../helpers/tcp-proxy.ts';
  */
 describe('shutdown deadline', () => {
   const DEADLINE_MS = 2_000;
-  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let proxy: TcpProxy;
   let viaProxy: string;
   let db: Database;
   const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
-    const target = new URL(TEST_DATABASE_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const url = new URL(TEST_DATABASE_URL);
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    viaProxy = url.toString();
+    ({ proxy, url: viaProxy } = await startPostgresProxy());
     // The test's own view of what is stored goes straight to Postgres, past the proxy.
     db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, pino({ level: 'silent' }));
   });
@@ -247,24 +242,7 @@ describe('shutdown deadline', () => {
       await sql?.end();
     });
 
-    const startWorker = () =>
-      spawnLogged(
-        'workers/main.ts',
-        {
-          ...process.env,
-          DATABASE_URL: viaProxy,
-          REDIS_URL: TEST_REDIS_URL,
-          JOBS_PREFIX: prefix,
-          WORKER_LOCK_MS: '4000',
-          WORKER_CONCURRENCY: '1',
-          KEEP_RAW_LOG_HOURS: '0',
-          COMPACT_SWEEP_MS: '0',
-          EXPIRE_SWEEP_MS: '0',
-          SHUTDOWN_TIMEOUT_MS: String(DEADLINE_MS),
-          LOG_LEVEL: 'info',
-        },
-        (line) => line.msg.startsWith('Tandem worker running'),
-      );
+    const startWorker = () => startWorkerProcess(prefix, { DATABASE_URL: viaProxy, SHUTDOWN_TIMEOUT_MS: String(DEADLINE_MS) });
 
     it('gives up a job stuck on a stalled database at SHUTDOWN_TIMEOUT_MS, exits 1 naming it, and another worker completes it', async () => {
       const id = uniqueDocId('deadline-worker');

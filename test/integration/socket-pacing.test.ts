@@ -8,6 +8,7 @@ import {
   authMessage,
   body,
   isAuthenticated,
+  letterUpdates,
   MSG_AWARENESS,
   MSG_SYNC_STATUS,
   openRawSocket,
@@ -25,14 +26,6 @@ import {
  * bound where the point is that the flood was slowed, a wide upper bound on latency.
  */
 
-/** `count` updates from one Yjs client, each inserting one `letter`. */
-function letterUpdates(letter: string, count: number): Uint8Array[] {
-  const doc = new Y.Doc();
-  const updates: Uint8Array[] = [];
-  doc.on('update', (update: Uint8Array) => updates.push(update));
-  for (let i = 0; i < count; i++) doc.getText('content').insert(0, letter);
-  return updates;
-}
 
 const occurrences = (text: Y.Text, letter: string) => text.toString().split(letter).length - 1;
 

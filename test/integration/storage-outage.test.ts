@@ -5,21 +5,18 @@ import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { createDocumentStore } from '../../src/storage/document-store.ts';
 import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { startPostgresProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /** failure-modes.md, Lifecycle: "Postgres down must lose nothing". */
 describe('database outage', () => {
-  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let proxy: TcpProxy;
   let node: TestNode;
   let db: Database;
 
   beforeAll(async () => {
-    const target = new URL(TEST_DATABASE_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(TEST_DATABASE_URL);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    node = await startTestNode('postgres', { env: { DATABASE_URL: viaProxy.toString() } });
+    let url: string;
+    ({ proxy, url } = await startPostgresProxy());
+    node = await startTestNode('postgres', { env: { DATABASE_URL: url } });
     db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, pino({ level: 'silent' }));
   });
   afterAll(async () => {

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/clients.ts';
 import { editHistory, insertLog } from '../helpers/edit-history.ts';
 import { TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
 import { TEST_REDIS_URL } from '../helpers/ports.ts';
-import { type LoggedProcess, spawnLogged } from '../helpers/server-process.ts';
+import { type LoggedProcess, startWorkerProcess } from '../helpers/server-process.ts';
 
 /**
  * `npm run worker` as a real process: kill -9 it in the middle of compactions, start another,
@@ -17,19 +17,7 @@ import { type LoggedProcess, spawnLogged } from '../helpers/server-process.ts';
  */
 describe('the worker process', () => {
   const prefix = `tandem-worker-test-${process.pid}-${Date.now().toString(36)}`;
-  const env = {
-    ...process.env,
-    DATABASE_URL: TEST_DATABASE_URL,
-    REDIS_URL: TEST_REDIS_URL,
-    JOBS_PREFIX: prefix,
-    WORKER_LOCK_MS: '4000',
-    WORKER_CONCURRENCY: '1',
-    KEEP_RAW_LOG_HOURS: '0',
-    COMPACT_SWEEP_MS: '0',
-    EXPIRE_SWEEP_MS: '0',
-    LOG_LEVEL: 'info',
-  };
-  const startWorker = () => spawnLogged('workers/main.ts', env, (line) => line.msg.startsWith('Tandem worker running'));
+  const startWorker = () => startWorkerProcess(prefix);
   let queues: JobQueues;
   let sql: pg.Client;
   const workers: LoggedProcess[] = [];
@@ -45,7 +33,7 @@ describe('the worker process', () => {
   });
 
   it('refuses to start without REDIS_URL', async () => {
-    await expect(spawnLogged('workers/main.ts', { ...env, REDIS_URL: '' }, () => false)).rejects.toThrow(/REDIS_URL: required by npm run worker/);
+    await expect(startWorkerProcess(prefix, { REDIS_URL: '' })).rejects.toThrow(/REDIS_URL: required by npm run worker/);
   });
 
   it('killed with -9 mid-compaction, its job is retried by another worker and completes with nothing lost', async () => {
