@@ -24,7 +24,7 @@ import { registerSocketRoutes } from './http/socket-routes.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy'> & AbuseLimitsConfig;
+  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy' | 'metricsToken'> & AbuseLimitsConfig;
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
@@ -78,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     service: deps.service,
     readinessChecks: deps.readinessChecks,
     metrics: deps.metrics,
+    metricsToken: deps.config.metricsToken,
   });
   await registerJwt(app, deps.config.jwt);
   const credentials = createCredentials({

@@ -97,6 +97,8 @@ const EnvSchema = Type.Object({
    * stops at the rate, so only a socket that keeps pouring in regardless gets there.
    */
   SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
+  /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -129,6 +131,7 @@ export interface Config {
   socketMessagesPerSecond: number;
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
+  metricsToken: string | null;
 }
 
 /** How user access tokens are signed and verified. */
@@ -238,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
     socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
+    metricsToken: parsed.METRICS_TOKEN ?? null,
   } satisfies Config);
 }
 

@@ -54,6 +54,9 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
       // Only a person makes keys: a leaked key must not be able to mint more.
       if (principal.kind !== 'user') throw new AppError('FORBIDDEN', 'API keys are made by a signed-in user');
       if (input.workspaceId !== undefined) await roleIn(input.workspaceId, principal.userId);
+      // A key is limited to documents its user may read: naming others' ids would show their titles in listings.
+      const documentIds = [...new Set(input.documentIds ?? [])];
+      if ((await authorizer.readableBy(principal.userId, documentIds)).length !== documentIds.length) throw new AppError('DOC_NOT_FOUND');
       const key = newSecret('apiKey');
       const record = await store.createApiKey({
         id: newId(),
@@ -63,7 +66,7 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
         prefix: displayPrefix(key),
         scopes: [...new Set(input.scopes)],
         workspaceId: input.workspaceId ?? null,
-        documentIds: input.documentIds ?? [],
+        documentIds,
       });
       audit.record({ kind: 'api_key.created', actor: describePrincipal(principal), target: `api-key:${record.id}`, ip, details: { scopes: record.scopes } });
       return { key, record };
@@ -100,7 +103,10 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
     },
 
     async members(principal: Principal, workspaceId: string) {
-      await roleIn(workspaceId, actingUser(principal, 'list members'));
+      // Guests are outsiders with a few documents shared: the team's names and emails are not theirs to see.
+      if ((await roleIn(workspaceId, actingUser(principal, 'list members'))) === 'guest') {
+        throw new AppError('FORBIDDEN', 'Guests see the documents shared with them, not the member list');
+      }
       return store.members(workspaceId);
     },
 

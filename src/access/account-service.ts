@@ -99,7 +99,8 @@ export function createAccountService(deps: AccountServiceDeps) {
       const name = input.name?.trim() ?? '';
       const user = await store.createUser(
         { id: newId(), email, name, passwordHash: await hashPassword(input.password) },
-        { id: newId(), name: `${name || email}'s workspace` },
+        // Never named after the email: guests of the workspace see its name.
+        { id: newId(), name: name ? `${name}'s workspace` : 'Personal workspace' },
       );
       if (!user) throw new AppError('EMAIL_TAKEN');
       audit.record({ kind: 'user.registered', actor: `user:${user.id}`, ip });

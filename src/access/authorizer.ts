@@ -55,13 +55,29 @@ export function createAuthorizer(store: AccessStore) {
     }
   }
 
+  /** The documents of `documentIds` that the user may read now. */
+  async function readableBy(userId: string, documentIds: string[]): Promise<string[]> {
+    const checked = await Promise.all(
+      documentIds.map(async (id) => {
+        const document = await store.document(id);
+        return document && (await userPermission(userId, id, document.workspaceId)) !== 'none' ? id : null;
+      }),
+    );
+    return checked.filter((id) => id !== null);
+  }
+
   return {
     permission,
+    readableBy,
 
-    /** FORBIDDEN (or DOC_NOT_FOUND when it does not exist) unless `principal` has `needed`. */
+    /**
+     * FORBIDDEN unless `principal` has `needed`; DOC_NOT_FOUND when it does not exist or when
+     * the principal may not even read it, so that a document's existence is no easier to learn
+     * than its content.
+     */
     async require(principal: Principal, documentId: string, needed: Permission): Promise<Permission> {
       const found = await permission(principal, documentId);
-      if (!found.exists) throw new AppError('DOC_NOT_FOUND');
+      if (!found.exists || found.permission === 'none') throw new AppError('DOC_NOT_FOUND');
       if (!atLeast(found.permission, needed)) {
         throw new AppError('FORBIDDEN', `This credential may not ${needed === 'read' ? 'read' : needed === 'write' ? 'change' : 'administer'} document ${documentId}`);
       }
@@ -109,8 +125,8 @@ export function createAuthorizer(store: AccessStore) {
           const workspaceIds =
             principal.workspaceId === null ? seen.workspaceIds : seen.workspaceIds.filter((id) => id === principal.workspaceId);
           if (principal.documentIds.length === 0) return { workspaceIds, documentIds: seen.documentIds };
-          // Limited to some documents: those, as far as the user may see them (permission() checks each).
-          return { workspaceIds: [], documentIds: principal.documentIds };
+          // Limited to some documents: those the user may still read (a share may be gone since).
+          return { workspaceIds: [], documentIds: await readableBy(principal.userId, principal.documentIds) };
         }
       }
     },

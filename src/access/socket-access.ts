@@ -61,7 +61,9 @@ export function socketAccessFor(deps: { credentials: Credentials; authorizer: Au
         return { readOnly: false, createIn: { workspaceId }, expiresAt, recheck };
       }
       const level = liveLevel(found.permission);
-      if (level === null) deny(new AppError('FORBIDDEN', `May not open document ${documentId}`), documentId, principal);
+      // Not even readable: answered like a missing document, so that ids tell nothing (a socket
+      // that loses access while open is told FORBIDDEN by its recheck instead).
+      if (level === null) deny(new AppError('DOC_NOT_FOUND'), documentId, principal);
       return { readOnly: level === 'read', createIn: null, expiresAt, recheck };
     },
   };

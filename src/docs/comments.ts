@@ -105,7 +105,8 @@ export function createCommentService({ store, documents, jobs, logger }: Comment
   async function nameOf(author: CommentAuthor): Promise<string> {
     if (author.userId === null) return author.label;
     const user = await store.user(author.userId);
-    return user ? user.name || user.email : author.label;
+    // Not the email: whoever may read the document (a read link included) reads the comments.
+    return user?.name || 'Unnamed user';
   }
 
   /**

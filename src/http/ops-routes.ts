@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
 import Type from 'typebox';
 import { sendProblem } from './error-handler.ts';
+import { checkMetricsAccess } from './metrics-access.ts';
 import { Problem } from './rest/schemas.ts';
 
 export interface OpsOptions {
@@ -10,6 +11,8 @@ export interface OpsOptions {
   /** Named checks of the dependencies this node needs; each throws when its dependency is down. */
   readinessChecks: Record<string, () => Promise<void>>;
   metrics: Registry;
+  /** Bearer token /metrics asks for (null: local scrapers only). */
+  metricsToken: string | null;
 }
 
 export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): void {
@@ -84,8 +87,13 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
     }),
   );
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text)' } }, async (_request, reply) => {
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operations'], summary: 'Prometheus metrics (text): METRICS_TOKEN bearers, or this machine when it is unset' } },
+    async (request, reply) => {
+    checkMetricsAccess(request, options.metricsToken);
     reply.type(options.metrics.contentType);
     return options.metrics.metrics();
-  });
+    },
+  );
 }

@@ -85,15 +85,15 @@ describe('credentials on REST and both socket dialects', () => {
     expect(await socket.outcome).toEqual({ code: 4400, reason: 'INVALID_DOCUMENT_ID' });
   });
 
-  it('a document key for document A opens A but not B: 403, 4403, FORBIDDEN', async () => {
+  it('a document key for document A opens A but not B, which it cannot tell from a missing one: 404, 4404, DOC_NOT_FOUND', async () => {
     const other = uniqueDocId('tokens-other');
     expect((await owner.rest.post('/v1/documents', { id: other })).status).toBe(201);
 
     expect((await restAs(node, keys.writeKey).get(`/v1/documents/${documentId}`)).status).toBe(200);
     const rest = await restAs(node, keys.writeKey).get(`/v1/documents/${other}`);
-    expect([rest.status, rest.body.code]).toEqual([403, 'FORBIDDEN']);
-    expect(await yWebsocketOutcome(node.wsUrl, other, keys.writeKey)).toEqual({ code: 4403, reason: 'FORBIDDEN' });
-    expect(await hocuspocusAuth(node.wsUrl, other, keys.readKey)).toEqual({ authenticated: false, reason: 'FORBIDDEN' });
+    expect([rest.status, rest.body.code]).toEqual([404, 'DOC_NOT_FOUND']);
+    expect(await yWebsocketOutcome(node.wsUrl, other, keys.writeKey)).toEqual({ code: 4404, reason: 'DOC_NOT_FOUND' });
+    expect(await hocuspocusAuth(node.wsUrl, other, keys.readKey)).toEqual({ authenticated: false, reason: 'DOC_NOT_FOUND' });
     // And a key cannot create documents by connecting to a new id.
     expect(await yWebsocketOutcome(node.wsUrl, uniqueDocId('tokens-new'), keys.writeKey)).toEqual({ code: 4404, reason: 'DOC_NOT_FOUND' });
   });
@@ -120,7 +120,7 @@ describe('credentials on REST and both socket dialects', () => {
     // Another document on the same socket is judged on its own.
     const other = uniqueDocId('tokens-mux');
     expect((await owner.rest.post('/v1/documents', { id: other })).status).toBe(201);
-    expect(await authenticateOn(socket, other, keys.readKey)).toEqual({ authenticated: false, reason: 'FORBIDDEN' });
+    expect(await authenticateOn(socket, other, keys.readKey)).toEqual({ authenticated: false, reason: 'DOC_NOT_FOUND' });
     expect(await authenticateOn(socket, other, owner.accessToken)).toEqual({ authenticated: true, readOnly: false });
     await socket.close();
   });

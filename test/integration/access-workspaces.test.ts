@@ -30,7 +30,7 @@ describe('workspaces, roles, shares and API keys', () => {
     expect(byMember.status).toBe(201);
     expect((await owner.rest.get(`/v1/documents/${id}`)).body.content).toBe('team notes');
     // Nor can a guest or an outsider create one by connecting to a new id there... or anywhere they cannot.
-    expect(await yWebsocketOutcome(node.wsUrl, id, outsider.accessToken)).toEqual({ code: 4403, reason: 'FORBIDDEN' });
+    expect(await yWebsocketOutcome(node.wsUrl, id, outsider.accessToken)).toEqual({ code: 4404, reason: 'DOC_NOT_FOUND' });
   });
 
   it('connecting to a new id creates it in the caller\'s own workspace', async () => {
@@ -39,14 +39,14 @@ describe('workspaces, roles, shares and API keys', () => {
     await whenSynced(client.provider);
     expect((await member.rest.get(`/v1/documents/${id}`)).status).toBe(200);
     // It is the member's (their own workspace), not the team's: the team owner does not see it.
-    expect((await owner.rest.get(`/v1/documents/${id}`)).status).toBe(403);
+    expect((await owner.rest.get(`/v1/documents/${id}`)).status).toBe(404);
     client.provider.destroy();
   });
 
   it('guests see only what is shared with them, at the level shared', async () => {
     const id = uniqueDocId('ws-shared');
     expect((await owner.rest.post('/v1/documents', { id, content: 'for guests' })).status).toBe(201);
-    expect((await guest.rest.get(`/v1/documents/${id}`)).status).toBe(403);
+    expect((await guest.rest.get(`/v1/documents/${id}`)).status).toBe(404);
     expect((await owner.rest.put(`/v1/documents/${id}/shares`, { email: guest.email, permission: 'read' })).status).toBe(204);
     expect((await guest.rest.get(`/v1/documents/${id}`)).body.content).toBe('for guests');
     expect((await guest.rest.patch(`/v1/documents/${id}`, { edits: [{ append: '!' }] })).status).toBe(403);
@@ -58,7 +58,7 @@ describe('workspaces, roles, shares and API keys', () => {
     const listed = (await guest.rest.get('/v1/documents?limit=500')).body.documents.map((d: { id: string }) => d.id);
     expect(listed).toContain(id);
     expect((await owner.rest.delete(`/v1/documents/${id}/shares/${guest.id}`)).status).toBe(204);
-    expect((await guest.rest.get(`/v1/documents/${id}`)).status).toBe(403);
+    expect((await guest.rest.get(`/v1/documents/${id}`)).status).toBe(404);
   });
 
   it('listings and the change feed show only what the caller may read', async () => {
@@ -112,11 +112,11 @@ describe('workspaces, roles, shares and API keys', () => {
     const other = uniqueDocId('ws-keys-other');
     expect((await owner.rest.post('/v1/documents', { id: other })).status).toBe(201);
     expect((await restAs(node, limited.body.key).patch(`/v1/documents/${id}`, { edits: [{ append: '!' }] })).status).toBe(200);
-    expect((await restAs(node, limited.body.key).get(`/v1/documents/${other}`)).status).toBe(403);
+    expect((await restAs(node, limited.body.key).get(`/v1/documents/${other}`)).status).toBe(404);
 
     // A key acts within its user's own rights: an outsider's admin key cannot touch the team's document.
     const outsiderKey = await outsider.rest.post('/v1/api-keys', { scopes: ['write', 'admin'] });
-    expect((await restAs(node, outsiderKey.body.key).get(`/v1/documents/${id}`)).status).toBe(403);
+    expect((await restAs(node, outsiderKey.body.key).get(`/v1/documents/${id}`)).status).toBe(404);
     // Keys do not make keys.
     expect((await restAs(node, outsiderKey.body.key).post('/v1/api-keys', { scopes: ['read'] })).status).toBe(403);
 

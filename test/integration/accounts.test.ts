@@ -78,13 +78,13 @@ describe('accounts', () => {
     expect(await auditOf(`user:${registered.body.user.id}`, 'user.registered')).toHaveLength(1);
   });
 
-  it('names the personal workspace after the email when no name is given', async () => {
+  it('names the personal workspace "Personal workspace" when no name is given (not after the email: guests see it)', async () => {
     const email = freshEmail('noname');
     const registered = await anonymous.post('/auth/register', { email, password: password() });
     expect(registered.status).toBe(201);
     expect(registered.body.user.name).toBe('');
     expect((await me(registered.body.accessToken)).body.workspaces).toEqual([
-      { id: expect.any(String), name: `${email}'s workspace`, role: 'owner' },
+      { id: expect.any(String), name: 'Personal workspace', role: 'owner' },
     ]);
   });
 

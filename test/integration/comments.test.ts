@@ -186,8 +186,8 @@ describe('comments anchored to text', () => {
     expect(byKey.status).toBe(201);
     expect(byKey.body.author).toEqual({ id: null, name: 'anonymous (document key)' });
 
-    expect((await outsider.rest.get(`/v1/documents/${id}/comments`)).status).toBe(403);
-    expect((await outsider.rest.post(`/v1/documents/${id}/comments`, { body: 'hi' })).status).toBe(403);
+    expect((await outsider.rest.get(`/v1/documents/${id}/comments`)).status).toBe(404);
+    expect((await outsider.rest.post(`/v1/documents/${id}/comments`, { body: 'hi' })).status).toBe(404);
     expect((await restAs(node, 'tdm_nope').get(`/v1/documents/${id}/comments`)).status).toBe(401);
     const anonymous = await fetch(`${node.url}/v1/documents/${id}/comments`);
     expect(anonymous.status).toBe(401);

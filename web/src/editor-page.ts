@@ -91,7 +91,8 @@ function refusalMessage(reason: string | undefined, withLink: boolean): string {
       if (withLink) return 'This link was replaced or revoked; ask for the new one. Nothing typed here is stored any more.';
       return reason === 'UNAUTHORIZED' ? 'Your session ended; sign in again to keep editing.' : 'You no longer have access to this document.';
     case 'DOC_NOT_FOUND':
-      return 'This document was deleted.';
+      // Also what a document the credential may not see answers: its existence is not told.
+      return 'This document was deleted, or it is not shared with you.';
     default:
       return `No access to this document${reason ? ` (${reason})` : ''}`;
   }

@@ -21,7 +21,7 @@ export const CreateApiKeyBody = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 200 })),
     scopes: Type.Array(Type.Enum([...SCOPES]), { minItems: 1 }),
     workspaceId: Type.Optional(Id),
-    documentIds: Type.Optional(Type.Array(Id, { maxItems: 1000 })),
+    documentIds: Type.Optional(Type.Array(Id, { maxItems: 100 })),
   },
   { additionalProperties: false },
 );
