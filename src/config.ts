@@ -53,6 +53,12 @@ const EnvSchema = Type.Object({
   /** document.updated goes out at most once per this window per document. */
   WEBHOOK_DEBOUNCE_MS: Type.Integer({ minimum: 0, default: 5000 }),
   /**
+   * "true": webhooks may go to loopback, private, link-local and other non-public addresses
+   * (this machine, its network, cloud metadata). Any workspace owner could then make the
+   * server call them; only for a deployment whose every user is trusted.
+   */
+  WEBHOOK_ALLOW_PRIVATE: Type.Enum(['true', 'false'], { default: 'false' }),
+  /**
    * SIGTERM/SIGINT: how long closing (sockets, rooms, committing accepted updates, the
    * database) may take in all before the process gives up and exits 1.
    */
@@ -118,7 +124,7 @@ export interface Config {
   compaction: { sweepMs: number; keepRawLogHours: number; keepCheckpointDays: number };
   expiry: { afterDays: number; warningDays: number; deletedRetentionDays: number; sweepMs: number };
   jobs: { prefix: string; attempts: number; backoffMs: number; workerConcurrency: number; workerLockMs: number };
-  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; disableAfter: number; debounceMs: number };
+  webhooks: { attempts: number; backoffMs: number; timeoutMs: number; disableAfter: number; debounceMs: number; allowPrivate: boolean };
   jwt: JwtConfig;
   accessRecheckMs: number;
   busRepairIntervalMs: number;
@@ -228,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       timeoutMs: parsed.WEBHOOK_TIMEOUT_MS,
       disableAfter: parsed.WEBHOOK_DISABLE_AFTER,
       debounceMs: parsed.WEBHOOK_DEBOUNCE_MS,
+      allowPrivate: parsed.WEBHOOK_ALLOW_PRIVATE === 'true',
     },
     jwt: jwtConfigOf(parsed),
     accessRecheckMs: parsed.ACCESS_RECHECK_MS,

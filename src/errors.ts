@@ -36,6 +36,10 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   MESSAGE_TOO_LARGE: { status: 413, title: 'WebSocket message too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  WEBHOOK_URL_NOT_ALLOWED: {
+    status: 422,
+    title: 'Webhooks go to public addresses only (not this server, its private network or internal names)',
+  },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   LOGIN_UNAVAILABLE: {

@@ -115,7 +115,11 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   redis?.on('error', (error) => logger.warn({ err: error }, 'Redis (rate limits) does not answer'));
 
   const accessStore = createAccessRepository(db.prisma);
-  const webhooks = createWebhookService({ store: createWebhookRepository(db.prisma), roleOf: (workspaceId, userId) => accessStore.role(workspaceId, userId) });
+  const webhooks = createWebhookService({
+    store: createWebhookRepository(db.prisma),
+    roleOf: (workspaceId, userId) => accessStore.role(workspaceId, userId),
+    allowPrivateUrls: config.webhooks.allowPrivate,
+  });
   const audit = createAuditLog(db.prisma, logger);
   const authorizer = createAuthorizer(accessStore);
   const accessService = createAccessService({ store: accessStore, authorizer, audit });

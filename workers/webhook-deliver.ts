@@ -3,35 +3,7 @@ import { PermanentJobError } from '../src/jobs/job-errors.ts';
 import type { Processor } from '../src/jobs/ports.ts';
 import { createWebhookRepository } from '../src/storage/webhook-repository.ts';
 import type { ProcessorDeps } from './processors.ts';
-
-/** How much of a refusing receiver's answer is kept as lastError. */
-const SNIPPET_BYTES = 500;
-
-/** The start of a response body, without reading (or waiting for) the rest. */
-async function snippetOf(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < SNIPPET_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, SNIPPET_BYTES)).trim();
-}
-
-function describeFailure(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause as { code?: string; message?: string } | undefined;
-  return cause ? `${error.message}: ${cause.code ?? cause.message}` : error.message;
-}
+import { createWebhookPoster } from './webhook-post.ts';
 
 /** The body in a fixed key order (JSONB does not keep the order it was given). */
 function bodyOf(payload: Record<string, unknown>): string {
@@ -44,10 +16,13 @@ function bodyOf(payload: Record<string, unknown>): string {
  * ends the hook's run of failures; anything else (or no answer in WEBHOOK_TIMEOUT_MS) throws,
  * so the job is tried again with exponential backoff, until the last try or until the hook
  * has failed WEBHOOK_DISABLE_AFTER times in a row and is disabled. Redirects are not followed.
+ * A failure is stored (and thrown, and so logged) as "HTTP <status>" or one of webhook-post.ts's
+ * short errors, never with anything the receiver sent.
  */
 export function createWebhookDeliverProcessor({ prisma, config, logger }: ProcessorDeps): Processor<'webhook-deliver'> {
   const store = createWebhookRepository(prisma);
-  const { timeoutMs, disableAfter } = config.webhooks;
+  const { timeoutMs, disableAfter, allowPrivate } = config.webhooks;
+  const poster = createWebhookPoster({ allowPrivate, timeoutMs });
 
   return async ({ deliveryId }, { attempt, attempts }) => {
     const found = await store.delivery(deliveryId);
@@ -63,33 +38,20 @@ export function createWebhookDeliverProcessor({ prisma, config, logger }: Proces
 
     const body = bodyOf(delivery.payload);
     const timestamp = Math.floor(Date.now() / 1000);
-    let status: number | null = null;
-    let error: string | null = null;
-    try {
-      const response = await fetch(webhook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Tandem-Webhooks/1',
-          [WEBHOOK_HEADERS.event]: delivery.event,
-          [WEBHOOK_HEADERS.delivery]: delivery.id,
-          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-          [WEBHOOK_HEADERS.signature]: signWebhookBody(webhook.secret, timestamp, body),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.status;
-      if (status >= 200 && status < 300) {
-        await response.body?.cancel().catch(() => undefined);
-      } else {
-        const snippet = await snippetOf(response).catch(() => '');
-        error = `HTTP ${status}${snippet ? `: ${snippet}` : ''}`;
-      }
-    } catch (failure) {
-      error = describeFailure(failure, timeoutMs);
-    }
+    const answer = await poster.post(
+      webhook.url,
+      {
+        'content-type': 'application/json',
+        'user-agent': 'Tandem-Webhooks/1',
+        [WEBHOOK_HEADERS.event]: delivery.event,
+        [WEBHOOK_HEADERS.delivery]: delivery.id,
+        [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+        [WEBHOOK_HEADERS.signature]: signWebhookBody(webhook.secret, timestamp, body),
+      },
+      body,
+    );
+    const status = 'status' in answer ? answer.status : null;
+    const error = 'error' in answer ? answer.error : answer.status >= 200 && answer.status < 300 ? null : `HTTP ${answer.status}`;
 
     const outcome = { status, error, at: new Date() };
     if (error === null) {

@@ -4,6 +4,7 @@ import type { Principal } from '../access/principal.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookEvent } from '../jobs/job-types.ts';
 import type { DeliveryRecord, WebhookRecord, WebhookStore } from '../storage/webhook-repository.ts';
+import { checkWebhookUrl } from './webhook-url.ts';
 
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
@@ -14,7 +15,11 @@ export interface WebhookService {
   get(principal: Principal, workspaceId: string, webhookId: string): Promise<WebhookRecord>;
   deliveries(principal: Principal, workspaceId: string, webhookId: string, limit: number): Promise<DeliveryRecord[]>;
   remove(principal: Principal, workspaceId: string, webhookId: string): Promise<void>;
-  /** Re-enables a disabled hook and forgets its failures; deliveries already failed stay failed. */
+  /**
+   * Re-enables a disabled hook and forgets its failures; deliveries already failed stay failed.
+   * A hook whose URL the registration rules now refuse (stored before them, or while
+   * WEBHOOK_ALLOW_PRIVATE was on) is not enabled: WEBHOOK_URL_NOT_ALLOWED says why.
+   */
   enable(principal: Principal, workspaceId: string, webhookId: string): Promise<WebhookRecord>;
 }
 
@@ -22,6 +27,8 @@ export interface WebhookServiceDeps {
   store: WebhookStore;
   /** The caller's role in a workspace (null: not a member), as the access store knows it. */
   roleOf(workspaceId: string, userId: string): Promise<Role | null>;
+  /** WEBHOOK_ALLOW_PRIVATE: URLs naming private addresses or internal names are accepted. */
+  allowPrivateUrls: boolean;
 }
 
 export function newWebhookSecret(): string {
@@ -29,31 +36,13 @@ export function newWebhookSecret(): string {
 }
 
 /**
- * Where deliveries go: an absolute http(s) URL without credentials in it (fetch refuses
- * those, and a password in a URL ends up in listings). Every problem at once, as VALIDATION_FAILED.
- */
-export function checkWebhookUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new AppError('VALIDATION_FAILED', 'url must be an absolute http:// or https:// URL', { details: [{ path: '/url', message: 'not a URL' }] });
-  }
-  const problems: string[] = [];
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push('the scheme must be http or https');
-  if (url.username || url.password) problems.push('put no credentials in the URL; verify deliveries by their signature');
-  if (problems.length > 0) {
-    throw new AppError('VALIDATION_FAILED', `url: ${problems.join('; ')}`, { details: problems.map((message) => ({ path: '/url', message })) });
-  }
-  return url.href;
-}
-
-/**
  * Webhooks of a workspace, managed by its owners and admins (as members are): a person's
  * token, or an API key with the admin scope acting for them (within its workspace limit).
  * A non-member learns nothing: WORKSPACE_NOT_FOUND, as for the member routes.
  */
-export function createWebhookService({ store, roleOf }: WebhookServiceDeps): WebhookService {
+export function createWebhookService({ store, roleOf, allowPrivateUrls }: WebhookServiceDeps): WebhookService {
+  const urlRules = { allowPrivate: allowPrivateUrls };
+
   async function requireAdmin(principal: Principal, workspaceId: string): Promise<void> {
     if (principal.kind === 'open') {
       if (!(await store.workspaceExists(workspaceId))) throw new AppError('WORKSPACE_NOT_FOUND');
@@ -78,7 +67,7 @@ export function createWebhookService({ store, roleOf }: WebhookServiceDeps): Web
   return {
     async create(principal, workspaceId, input) {
       await requireAdmin(principal, workspaceId);
-      const url = checkWebhookUrl(input.url);
+      const url = checkWebhookUrl(input.url, urlRules);
       const secret = input.secret ?? newWebhookSecret();
       const webhook = await store.create({
         id: `wh_${randomBytes(12).toString('base64url')}`,
@@ -113,6 +102,7 @@ export function createWebhookService({ store, roleOf }: WebhookServiceDeps): Web
 
     async enable(principal, workspaceId, webhookId) {
       await requireAdmin(principal, workspaceId);
+      checkWebhookUrl((await hookOf(workspaceId, webhookId)).url, urlRules);
       const webhook = await store.enable(workspaceId, webhookId);
       if (!webhook) throw new AppError('WEBHOOK_NOT_FOUND');
       return webhook;

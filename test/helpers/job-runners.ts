@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { createBullmqQueues } from '../../src/jobs/bullmq-jobs.ts';
 import { startBullmqWorkers } from '../../src/jobs/bullmq-workers.ts';
 import { createInProcessJobs } from '../../src/jobs/in-process-jobs.ts';
@@ -30,9 +30,11 @@ export async function startJobRunner(
     /** Built with the runner's own publisher, so processors can chain jobs. */
     processors: (jobs: JobPublisher) => Processors;
     retry?: (name: JobName) => RetryPolicy;
+    /** The runner's own log (failed attempts), for a test that reads what it logs. */
+    logger?: Logger;
   },
 ): Promise<TestJobRunner> {
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const retry = options.retry ?? (() => ({ attempts: 3, backoffMs: 20 }));
   let jobs: JobQueues | undefined;
   const publisher: JobPublisher = { publish: (name, payload, publishOptions) => jobs!.publish(name, payload, publishOptions) };

@@ -40,7 +40,7 @@ describe('loadConfig', () => {
       compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
       expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
       jobs: { prefix: 'tandem', attempts: 5, backoffMs: 1000, workerConcurrency: 4, workerLockMs: 30_000 },
-      webhooks: { attempts: 8, backoffMs: 2000, timeoutMs: 10_000, disableAfter: 20, debounceMs: 5000 },
+      webhooks: { attempts: 8, backoffMs: 2000, timeoutMs: 10_000, disableAfter: 20, debounceMs: 5000, allowPrivate: false },
     });
     // A bare start signs tokens with a random secret of its own, different each start.
     expect(config.jwt.kind === 'secret' && config.jwt.secret.length).toBeGreaterThanOrEqual(32);
@@ -108,6 +108,7 @@ describe('loadConfig', () => {
       WEBHOOK_TIMEOUT_MS: '3000',
       WEBHOOK_DISABLE_AFTER: '5',
       WEBHOOK_DEBOUNCE_MS: '0',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -135,7 +136,7 @@ describe('loadConfig', () => {
       compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
       expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },
       jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
-      webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0 },
+      webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0, allowPrivate: true },
     });
   });
 
@@ -200,6 +201,10 @@ describe('loadConfig', () => {
     ['PORT', '-1'],
     ['MAX_MESSAGE_BYTES', '1023'],
     ['SOCKET_IDLE_TIMEOUT_MS', '999'],
+    // Only the exact word lets webhooks reach private addresses; a typo must not.
+    ['WEBHOOK_ALLOW_PRIVATE', 'yes'],
+    ['WEBHOOK_ALLOW_PRIVATE', 'TRUE'],
+    ['WEBHOOK_ALLOW_PRIVATE', '1'],
   ])('refuses %s=%s', (name, value) => {
     expect(problemsOf({ [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
   });

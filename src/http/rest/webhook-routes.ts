@@ -46,10 +46,11 @@ export function registerWebhookRoutes(app: FastifyInstance, webhooks: WebhookSer
     {
       schema: {
         tags,
-        summary: 'Register a webhook: signed POSTs of the chosen events; the secret is shown only in this answer',
+        summary:
+          'Register a webhook: signed POSTs of the chosen events; the secret is shown only in this answer. URLs naming private addresses or internal names: 422 WEBHOOK_URL_NOT_ALLOWED',
         params: WorkspaceParams,
         body: CreateWebhookBody,
-        response: { 201: CreatedWebhook, ...problems(400, 401, 403, 404) },
+        response: { 201: CreatedWebhook, ...problems(400, 401, 403, 404, 422) },
       },
     },
     async (request, reply) => {
@@ -102,7 +103,7 @@ export function registerWebhookRoutes(app: FastifyInstance, webhooks: WebhookSer
         tags,
         summary: 'Turn a disabled webhook back on (its failure count starts again at 0)',
         params: WebhookParams,
-        response: { 200: WebhookView, ...problems(401, 403, 404) },
+        response: { 200: WebhookView, ...problems(401, 403, 404, 422) },
       },
     },
     async (request) => webhookJson(await webhooks.enable(request.principal, request.params.workspaceId, request.params.webhookId)),

@@ -9,7 +9,11 @@ export const WebhookParams = Type.Object({ workspaceId: Id, webhookId: Id });
 
 export const CreateWebhookBody = Type.Object(
   {
-    url: Type.String({ minLength: 1, maxLength: 2048, description: 'Where deliveries are POSTed: an http:// or https:// URL' }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description: 'Where deliveries are POSTed: an http:// or https:// URL on a public address (unless the server sets WEBHOOK_ALLOW_PRIVATE)',
+    }),
     events: Type.Array(Type.Enum([...WEBHOOK_EVENTS]), { minItems: 1, uniqueItems: true, description: 'The events to deliver' }),
     secret: Type.Optional(
       Type.String({
@@ -25,6 +29,11 @@ export const CreateWebhookBody = Type.Object(
 
 const Time = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
+/** What is kept of a failed try: never anything the receiver sent (webhook-post.ts says why). */
+const LastError = Type.Union([Type.String(), Type.Null()], {
+  description: '"HTTP <status>", "no answer" (not reached, or no answer in time) or "address not allowed" (the host is or resolves to a non-public address); a delivery dropped while its hook was disabled says so; null after a success',
+});
+
 export const WebhookView = Type.Object({
   id: Type.String(),
   workspaceId: Type.String(),
@@ -34,7 +43,7 @@ export const WebhookView = Type.Object({
   consecutiveFailures: Type.Integer({ description: 'Failed tries in a row; a 2xx resets it' }),
   disabledAt: Time,
   lastStatus: Type.Union([Type.Integer(), Type.Null()], { description: 'HTTP status of the last try (null: no answer, or no try yet)' }),
-  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastError: LastError,
   lastDeliveryAt: Time,
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -54,7 +63,7 @@ export const DeliveryView = Type.Object({
   status: Type.Enum(['pending', 'delivered', 'failed']),
   attempts: Type.Integer(),
   lastStatus: Type.Union([Type.Integer(), Type.Null()]),
-  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastError: LastError,
   deliveredAt: Time,
   createdAt: Type.String({ format: 'date-time' }),
   payload: Type.Record(Type.String(), Type.Unknown(), { description: 'The JSON body that is POSTed' }),
