@@ -6,7 +6,7 @@ import { atLeast } from '../../access/permissions.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import { applyTextEdits, type EditLimits, type TextEdit as Edit } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
@@ -38,7 +38,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
   async function patch(
     principal: Principal,
     id: string,
-    next: (text: string) => string,
+    next: (text: string, limits: EditLimits) => string,
     base: number | undefined,
     idempotencyKey: string | undefined,
   ) {
@@ -137,7 +137,10 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
             details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
           });
         }
-        const next = diff !== undefined ? (text: string) => applyUnifiedDiff(text, diff) : (text: string) => applyTextEdits(text, edits as Edit[]);
+        const next =
+          diff !== undefined
+            ? (text: string) => applyUnifiedDiff(text, diff)
+            : (text: string, limits: EditLimits) => applyTextEdits(text, edits as Edit[], limits);
         return patch(principal, document_id, next, base_version, idempotency_key);
       }),
   );
@@ -162,7 +165,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     },
     ({ document_id, heading, text, base_version, idempotency_key }, extra) =>
       runTool(logger, 'append_to_section', extra, (principal) =>
-        patch(principal, document_id, (current) => applyTextEdits(current, [{ heading, append: text }]), base_version, idempotency_key),
+        patch(principal, document_id, (current, limits) => applyTextEdits(current, [{ heading, append: text }], limits), base_version, idempotency_key),
       ),
   );
 

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits } from '../../docs/text-edits.ts';
+import { applyTextEdits, type EditLimits, requireEditCount } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import type { DocumentRecord } from '../../storage/document-repository.ts';
 import {
@@ -142,6 +142,12 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
   api.patch(
     '/documents/:id',
     {
+      // Counted before the schema runs: validating (and reporting on) 20,000 edits is work the
+      // answer, 413 TOO_MANY_EDITS, does not need.
+      preValidation: async (request) => {
+        const edits = (request.body as { edits?: unknown } | null)?.edits;
+        if (Array.isArray(edits)) requireEditCount(edits.length);
+      },
       schema: {
         tags,
         summary: 'Apply edits: a unified diff (text/x-diff) or JSON { base?, edits }',
@@ -160,7 +166,9 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     async (request, reply) => {
       const body = request.body as string | Static<typeof PatchBody>;
       const next =
-        typeof body === 'string' ? (text: string) => applyUnifiedDiff(text, body) : (text: string) => applyTextEdits(text, body.edits);
+        typeof body === 'string'
+          ? (text: string) => applyUnifiedDiff(text, body)
+          : (text: string, limits: EditLimits) => applyTextEdits(text, body.edits, limits);
       const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
       return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', next }, options));
     },

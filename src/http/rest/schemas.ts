@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { MAX_EDITS } from '../../docs/text-edits.ts';
 
 /** TypeBox schemas shared by the REST routes; the OpenAPI document is generated from them. */
 
@@ -77,7 +78,11 @@ const Base = Type.Optional(
   Type.Integer({ minimum: 0, description: 'The version the change was made against (or the Base-Version header)' }),
 );
 
-export const PatchBody = Type.Object({ base: Base, edits: Type.Array(TextEdit, { minItems: 1 }) }, { additionalProperties: false });
+export const PatchBody = Type.Object(
+  // More than MAX_EDITS is answered 413 TOO_MANY_EDITS before this schema runs (document-routes.ts); maxItems documents it.
+  { base: Base, edits: Type.Array(TextEdit, { minItems: 1, maxItems: MAX_EDITS }) },
+  { additionalProperties: false },
+);
 
 export const PutBody = Type.Object({ content: Type.String(), base: Base }, { additionalProperties: false });
 
