@@ -6,7 +6,7 @@ import { atLeast } from '../../access/permissions.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits, type EditLimits, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import { applyTextEdits, type EditLimits, MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
@@ -96,7 +96,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
         id: DocumentId.optional().describe('The id to give it (1-128 characters of A-Z a-z 0-9 . _ -); generated when left out'),
         title: z.string().max(200).optional().describe('A title for listings'),
         content: z.string().optional().describe('The initial markdown'),
-        workspace_id: z.string().min(1).optional().describe("The workspace it belongs to; default: the caller's own"),
+        workspace_id: z.string().min(1).max(128).optional().describe("The workspace it belongs to; default: the caller's own"),
       },
       annotations: WRITES,
     },
@@ -124,7 +124,8 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
       inputSchema: {
         document_id: DocumentId,
         base_version: BaseVersion.optional(),
-        edits: z.array(TextEdit).min(1).optional().describe('The edits, in order (give this or diff)'),
+        // The length is checked before the items: 9,000 bad edits are one problem, not 9,000 in the answer.
+        edits: z.array(TextEdit).min(1).max(MAX_EDITS).optional().describe(`The edits, in order (give this or diff; at most ${MAX_EDITS})`),
         diff: z.string().min(1).optional().describe('A unified diff of the markdown (give this or edits)'),
         idempotency_key: IdempotencyKey.optional(),
       },
@@ -156,7 +157,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
         'or several headings match (give the level, "## Tasks", or read the document to find the exact heading).',
       inputSchema: {
         document_id: DocumentId,
-        heading: z.string().min(1).describe('The section\'s heading, e.g. "## Tasks" (that level) or "Tasks" (any level)'),
+        heading: z.string().min(1).max(1000).describe('The section\'s heading, e.g. "## Tasks" (that level) or "Tasks" (any level)'),
         text: z.string().min(1).describe('The lines to add'),
         base_version: BaseVersion.optional(),
         idempotency_key: IdempotencyKey.optional(),
