@@ -6,6 +6,7 @@ import type { DocumentRecord, DocumentRepository, DocumentScope } from '../stora
 import type { DocumentChange, DocumentWriter, WriteOptions, WriteResult } from './document-writes.ts';
 import { isValidDocumentId } from './document-id.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
+import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { LiveDocuments, StoredDocuments } from './ports.ts';
 import { docFromUpdates, textOfUpdates, updateFromText } from './yjs-state.ts';
 
@@ -18,7 +19,8 @@ export interface DocumentService {
     id?: string | undefined;
     title?: string | undefined;
     content?: string | undefined;
-    idempotencyKey?: string | undefined;
+    /** Idempotency-Key, scoped to its caller: another caller's key never finds this one's document. */
+    idempotencyKey?: ScopedIdempotencyKey | undefined;
     workspaceId: string | null;
   }): Promise<{ record: DocumentRecord; created: boolean; keys: { readKey: string; writeKey: string } | null }>;
   /** The document's metadata at its current durable version. */

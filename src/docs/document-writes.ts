@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { DocumentRepository } from '../storage/document-repository.ts';
 import type { Author, LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
+import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { EditLimits } from './text-edits.ts';
 import { DIFF_LIMITS, type DiffLimits, replaceText } from './text-diff.ts';
 import { contentBytesWith, newContentBytes } from './yjs-content-size.ts';
@@ -19,7 +20,8 @@ export interface WriteOptions {
   base?: number | undefined;
   /** If-Match: refuse (412) unless the document is still at this version. */
   ifMatch?: number | undefined;
-  idempotencyKey?: string | undefined;
+  /** Idempotency-Key, scoped to its caller and route: a retry with it applies once. */
+  idempotencyKey?: ScopedIdempotencyKey | undefined;
 }
 
 export interface WriteResult {

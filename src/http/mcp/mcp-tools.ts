@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import * as z from 'zod/v4';
 import type { Authorizer } from '../../access/authorizer.ts';
 import { atLeast } from '../../access/permissions.ts';
-import type { Principal } from '../../access/principal.ts';
+import { describePrincipal, type Principal } from '../../access/principal.ts';
+import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { applyTextEdits, type EditLimits, MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
@@ -34,16 +35,18 @@ const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toStri
 export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps): void {
   const { documents, search, authorizer, logger } = deps;
 
-  /** The same write REST's PATCH makes: a text change, against `base` when given. */
+  /** The same write REST's PATCH makes: a text change, against `base` when given; `tool` scopes the idempotency key. */
   async function patch(
     principal: Principal,
+    tool: string,
     id: string,
     next: (text: string, limits: EditLimits) => string,
     base: number | undefined,
     idempotencyKey: string | undefined,
   ) {
     await authorizer.require(principal, id, 'write');
-    const result = await documents.write(id, { kind: 'text', next }, { base, idempotencyKey });
+    const scoped = idempotencyKey === undefined ? undefined : scopedIdempotencyKey(describePrincipal(principal), `mcp:${tool}`, idempotencyKey);
+    const result = await documents.write(id, { kind: 'text', next }, { base, idempotencyKey: scoped });
     return toolResult({ ...result, uri: documentUri(result.id) });
   }
 
@@ -142,7 +145,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
           diff !== undefined
             ? (text: string) => applyUnifiedDiff(text, diff)
             : (text: string, limits: EditLimits) => applyTextEdits(text, edits as Edit[], limits);
-        return patch(principal, document_id, next, base_version, idempotency_key);
+        return patch(principal, 'patch_document', document_id, next, base_version, idempotency_key);
       }),
   );
 
@@ -166,7 +169,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     },
     ({ document_id, heading, text, base_version, idempotency_key }, extra) =>
       runTool(logger, 'append_to_section', extra, (principal) =>
-        patch(principal, document_id, (current, limits) => applyTextEdits(current, [{ heading, append: text }], limits), base_version, idempotency_key),
+        patch(principal, 'append_to_section', document_id, (current, limits) => applyTextEdits(current, [{ heading, append: text }], limits), base_version, idempotency_key),
       ),
   );
 

@@ -19,7 +19,7 @@ import {
   WriteHeaders,
   WriteResult,
 } from './schemas.ts';
-import { etagOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
+import { etagOf, idempotencyKeyOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
 
 export function toMeta(record: DocumentRecord) {
   return {
@@ -53,7 +53,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
       const { workspaceId, ...input } = request.body;
       const { record, created, keys } = await documents.create({
         ...input,
-        idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKey: idempotencyKeyOf(request),
         workspaceId: await authorizer.workspaceForNewDocument(request.principal, workspaceId),
       });
       const self = `/v1/documents/${record.id}`;
@@ -133,7 +133,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     async (request, reply) => {
       const body = request.body as string | Static<typeof PutBody>;
       const content = typeof body === 'string' ? body : body.content;
-      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+      const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
       const result = await documents.write(request.params.id, { kind: 'text', next: () => content }, options);
       return sendWriteResult(reply, result);
     },
@@ -169,7 +169,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
         typeof body === 'string'
           ? (text: string) => applyUnifiedDiff(text, body)
           : (text: string, limits: EditLimits) => applyTextEdits(text, body.edits, limits);
-      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+      const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
       return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', next }, options));
     },
   );
