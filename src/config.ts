@@ -19,6 +19,11 @@ const EnvSchema = Type.Object({
   }),
   /** Largest WebSocket message accepted; larger ones close the socket with 4413. */
   MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
+  /**
+   * Largest document: the UTF-8 bytes of its markdown (and, for what sockets and raw Yjs
+   * updates add, of every value it holds). A write that would pass it is refused whole.
+   */
+  MAX_DOCUMENT_BYTES: Type.Integer({ minimum: 1024, default: 8 * 1024 * 1024 }),
   /** Compact a document (snapshot + trim) once its log has grown by this many updates since the last snapshot. */
   SNAPSHOT_EVERY: Type.Integer({ minimum: 1, default: 100 }),
   /** How often every document's log is checked for compaction (0: only when it unloads). */
@@ -118,6 +123,7 @@ export interface Config {
   auth: 'on' | 'off';
   logLevel: string;
   maxMessageBytes: number;
+  maxDocumentBytes: number;
   snapshotEvery: number;
   socketIdleTimeoutMs: number;
   shutdownTimeoutMs: number;
@@ -211,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     auth: parsed.AUTH,
     logLevel: parsed.LOG_LEVEL,
     maxMessageBytes: parsed.MAX_MESSAGE_BYTES,
+    maxDocumentBytes: parsed.MAX_DOCUMENT_BYTES,
     snapshotEvery: parsed.SNAPSHOT_EVERY,
     socketIdleTimeoutMs: parsed.SOCKET_IDLE_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,

@@ -35,6 +35,8 @@ export const ERRORS = {
   PRECONDITION_FAILED: { status: 412, title: 'The document is no longer at the version given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   MESSAGE_TOO_LARGE: { status: 413, title: 'WebSocket message too large' },
+  DOCUMENT_TOO_LARGE: { status: 413, title: 'The document would exceed its size limit (MAX_DOCUMENT_BYTES); nothing was applied' },
+  TOO_MANY_EDITS: { status: 413, title: 'More edits in one request than allowed (1,000); nothing was applied' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   WEBHOOK_URL_NOT_ALLOWED: {
     status: 422,

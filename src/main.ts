@@ -92,6 +92,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     },
     logger,
     maxMessageBytes: config.maxMessageBytes,
+    maxDocumentBytes: config.maxDocumentBytes,
     idleTimeoutMs: config.socketIdleTimeoutMs,
   });
 
@@ -101,8 +102,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     whenDurable: (id: string) => opLog.whenDurable(id),
   };
   const repository = createDocumentRepository(db.prisma);
-  const writer = createDocumentWriter({ repository, stored: store, live });
-  const documents = createDocumentService({ repository, stored: store, live, writer, events });
+  const writer = createDocumentWriter({ repository, stored: store, live, maxDocumentBytes: config.maxDocumentBytes });
+  const documents = createDocumentService({ repository, stored: store, live, writer, maxDocumentBytes: config.maxDocumentBytes, events });
   const history = createDocumentHistory({ repository, documents });
   const comments = createCommentService({ store: createCommentRepository(db.prisma), documents, jobs: publisher, logger });
   const notifications = createNotificationService(createNotificationRepository(db.prisma));

@@ -4,7 +4,7 @@ import { closeCodeFor, type ErrorCode } from '../errors.ts';
 import { withContractCloseCodes, withContractMessages } from './close-codes.ts';
 import { withDurableAcks } from './durable-acks.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
-import { createHocuspocusRooms, serverWriteOf } from './hocuspocus-adapter.ts';
+import { createHocuspocusRooms, type LiveSize, serverWriteOf } from './hocuspocus-adapter.ts';
 import { createPersistence, type ServerWrite } from './persistence.ts';
 import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
 import { createRoomSync } from './room-sync.ts';
@@ -20,6 +20,8 @@ export interface CollabOptions {
   busRepairIntervalMs: number;
   logger: Logger;
   maxMessageBytes: number;
+  /** MAX_DOCUMENT_BYTES: the content a socket's updates may take a document to. */
+  maxDocumentBytes: number;
   idleTimeoutMs: number;
 }
 
@@ -32,10 +34,10 @@ export interface CollabServer {
   recheckAccess(): Promise<void>;
   /**
    * Runs `change` on the live document (loading it if no one has it open) in one transaction:
-   * connected clients see the result at once. Resolves once it is durable, with the seq of the
+   * connected clients see the result at once. `size` counts the document's content as it is. Resolves once it is durable, with the seq of the
    * update it made, or null when it changed nothing.
    */
-  write(documentId: string, change: (doc: Y.Doc) => void, author: WriteAuthor): Promise<number | null>;
+  write(documentId: string, change: (doc: Y.Doc, size: LiveSize) => void, author: WriteAuthor): Promise<number | null>;
   /** Closes every client connection to the document (with `code` as the reason), e.g. when it is deleted. */
   disconnectAll(documentId: string, code: ErrorCode): void;
   stats(): { documents: number; connections: number };
@@ -76,6 +78,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     roomSync,
     logger: options.logger,
     maxPendingBytes: options.maxMessageBytes,
+    maxDocumentBytes: options.maxDocumentBytes,
     idleTimeoutMs: options.idleTimeoutMs,
   });
   const unacknowledged = (documentId: string, error: unknown) =>

@@ -6,6 +6,8 @@ import { createPendingGuard, type PendingGuard, type PendingStore } from './pend
 import type { Persistence, ServerWrite } from './persistence.ts';
 import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
 import type { RoomSync } from './room-sync.ts';
+import { createSizeGuard, type SizeGuard } from './size-guard.ts';
+import { contentBytesOfDoc } from '../docs/yjs-content-size.ts';
 
 /**
  * The one file that knows Hocuspocus (pinned to an exact version in package.json): its hooks,
@@ -41,6 +43,11 @@ export function pendingStoreOf(doc: Y.Doc): PendingStore {
   };
 }
 
+/** What a server write may ask of the room about its document's size (docs/ports.ts LiveDocumentSize). */
+export interface LiveSize {
+  contentBytes(): number;
+}
+
 /** Longest delay Node's timers take (about 24.8 days); a later expiry is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -74,12 +81,18 @@ export interface HocuspocusRoomsOptions {
   logger: Logger;
   /** Bytes of updates waiting for missing dependencies a document may hold before they are dropped. */
   maxPendingBytes: number;
+  /** MAX_DOCUMENT_BYTES: a socket update that would take a document past it closes the socket (4413), unapplied. */
+  maxDocumentBytes: number;
   idleTimeoutMs: number;
 }
+
+/** The y-protocols sync message that carries no update (the others, step 2 and update, do). */
+const SYNC_STEP_1 = 0;
 
 export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const { persistence, roomSync, logger } = options;
   const pendingGuards = new Map<string, PendingGuard>();
+  const sizeGuards = new Map<string, SizeGuard>();
 
   const extension: Extension = {
     extensionName: 'tandem',
@@ -132,8 +145,23 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     async afterLoadDocument({ documentName, document }) {
       const guard = createPendingGuard(pendingStoreOf(document), options.maxPendingBytes);
       pendingGuards.set(documentName, guard);
+      sizeGuards.set(documentName, createSizeGuard(document, options.maxDocumentBytes));
       persistence.logUpdates(documentName, document);
       document.on('afterTransaction', () => guard.afterTransaction());
+    },
+
+    // Every update a client sends passes here before Hocuspocus applies it. One that would take
+    // the document past MAX_DOCUMENT_BYTES is refused the way Hocuspocus refuses a read-only
+    // connection's updates (not applied, not logged, not broadcast), and the socket closes
+    // with 4413: retrying the same update cannot help. Throwing here would refuse it too, but
+    // Hocuspocus prints every exception of a message to the console.
+    async beforeSync({ documentName, connection, type, payload }) {
+      if (type === SYNC_STEP_1 || connection.readOnly) return;
+      const guard = sizeGuards.get(documentName);
+      if (!guard || guard.admits(payload)) return;
+      logger.info({ documentId: documentName, bytes: guard.bytes(), maxBytes: options.maxDocumentBytes }, 'refused a socket update that would pass the document size limit');
+      connection.readOnly = true;
+      closeConnection(connection, 'DOCUMENT_TOO_LARGE');
     },
 
     async afterHandleMessage({ documentName, document, connection }) {
@@ -157,6 +185,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     async afterUnloadDocument({ documentName }) {
       pendingGuards.get(documentName)?.close();
       pendingGuards.delete(documentName);
+      sizeGuards.get(documentName)?.close();
+      sizeGuards.delete(documentName);
       persistence.unloaded(documentName);
       await roomSync.closed(documentName);
     },
@@ -188,7 +218,7 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
 
     /** Runs `change` in one transaction on the live document (loaded if no one has it open), as `write`. */
-    async transact(documentId: string, change: (doc: Document) => void, write: ServerWrite): Promise<void> {
+    async transact(documentId: string, change: (doc: Document, size: LiveSize) => void, write: ServerWrite): Promise<void> {
       let connection;
       try {
         connection = await hocuspocus.openDirectConnection(documentId, { [SERVER_WRITE]: write });
@@ -198,7 +228,7 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
         throw isErrorCode(reason) ? new AppError(reason) : error;
       }
       try {
-        await connection.transact(change);
+        await connection.transact((doc) => change(doc, { contentBytes: () => sizeGuards.get(documentId)?.bytes() ?? contentBytesOfDoc(doc) }));
       } finally {
         // Unloads the document if no client has it open (after its appends are durable).
         await connection.disconnect();

@@ -5,6 +5,8 @@ import { newDocumentKeys } from '../access/document-keys.ts';
 import type { DocumentRecord, DocumentRepository, DocumentScope } from '../storage/document-repository.ts';
 import type { DocumentChange, DocumentWriter, WriteOptions, WriteResult } from './document-writes.ts';
 import { isValidDocumentId } from './document-id.ts';
+import { requireWithinLimit, utf8Bytes } from './document-size.ts';
+import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { LiveDocuments, StoredDocuments } from './ports.ts';
 import { docFromUpdates, textOfUpdates, updateFromText } from './yjs-state.ts';
 
@@ -17,7 +19,8 @@ export interface DocumentService {
     id?: string | undefined;
     title?: string | undefined;
     content?: string | undefined;
-    idempotencyKey?: string | undefined;
+    /** Idempotency-Key, scoped to its caller: another caller's key never finds this one's document. */
+    idempotencyKey?: ScopedIdempotencyKey | undefined;
     workspaceId: string | null;
   }): Promise<{ record: DocumentRecord; created: boolean; keys: { readKey: string; writeKey: string } | null }>;
   /** The document's metadata at its current durable version. */
@@ -43,12 +46,14 @@ interface ServiceDeps {
   stored: StoredDocuments;
   live: LiveDocuments;
   writer: DocumentWriter;
+  /** MAX_DOCUMENT_BYTES, for a new document's content (writes are checked by the writer). */
+  maxDocumentBytes: number;
   /** Told when a document is deleted (webhooks). */
   events?: { deleted(id: string): void } | undefined;
 }
 
 /** Reads are served from storage, after this node's pending appends are durable. */
-export function createDocumentService({ repository, stored, live, writer, events }: ServiceDeps): DocumentService {
+export function createDocumentService({ repository, stored, live, writer, maxDocumentBytes, events }: ServiceDeps): DocumentService {
   async function describe(id: string): Promise<DocumentRecord> {
     await live.whenDurable(id);
     const record = await repository.find(id);
@@ -78,6 +83,7 @@ export function createDocumentService({ repository, stored, live, writer, events
   return {
     async create({ id, title, content, idempotencyKey, workspaceId }) {
       if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
+      if (content) requireWithinLimit(utf8Bytes(content), maxDocumentBytes);
       const keys = newDocumentKeys();
       const { record, replayed } = await repository.create({
         id: id ?? randomBytes(12).toString('base64url'),

@@ -1,19 +1,27 @@
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import type { DocumentRepository } from '../storage/document-repository.ts';
-import type { Author, LiveDocuments, StoredDocuments } from './ports.ts';
+import type { Author, LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
+import { requireWithinLimit, utf8Bytes } from './document-size.ts';
+import type { ScopedIdempotencyKey } from './idempotency-key.ts';
+import type { EditLimits } from './text-edits.ts';
 import { DIFF_LIMITS, type DiffLimits, replaceText } from './text-diff.ts';
+import { contentBytesWith, newContentBytes } from './yjs-content-size.ts';
 import { CONTENT, docFromUpdates, missingDependencies } from './yjs-state.ts';
 
-/** What a write changes: the markdown (a function of the text it applies to), or a raw Yjs update. */
-export type DocumentChange = { kind: 'text'; next: (text: string) => string } | { kind: 'update'; update: Uint8Array };
+/**
+ * What a write changes: the markdown (a function of the text it applies to, given the limits
+ * so that edits can stop before they build too large a text), or a raw Yjs update.
+ */
+export type DocumentChange = { kind: 'text'; next: (text: string, limits: EditLimits) => string } | { kind: 'update'; update: Uint8Array };
 
 export interface WriteOptions {
   /** The version the change was made against (Base-Version / base): merged with everything since. */
   base?: number | undefined;
   /** If-Match: refuse (412) unless the document is still at this version. */
   ifMatch?: number | undefined;
-  idempotencyKey?: string | undefined;
+  /** Idempotency-Key, scoped to its caller and route: a retry with it applies once. */
+  idempotencyKey?: ScopedIdempotencyKey | undefined;
 }
 
 export interface WriteResult {
@@ -31,6 +39,8 @@ interface WriterDeps {
   repository: DocumentRepository;
   stored: StoredDocuments;
   live: LiveDocuments;
+  /** MAX_DOCUMENT_BYTES: no write may make a document larger (413 DOCUMENT_TOO_LARGE, nothing applied). */
+  maxDocumentBytes: number;
 }
 
 /**
@@ -38,9 +48,28 @@ interface WriterDeps {
  * version by a fresh Yjs client and merged into the live document, so whatever people typed
  * since survives; without a base it applies to the live text as it is now.
  */
-export function createDocumentWriter({ repository, stored, live }: WriterDeps): DocumentWriter {
+export function createDocumentWriter({ repository, stored, live, maxDocumentBytes }: WriterDeps): DocumentWriter {
   /** Idempotency keys whose write is running on this node: a concurrent retry waits for it. */
   const inFlight = new Map<string, Promise<WriteResult>>();
+  const limits: EditLimits = { maxBytes: maxDocumentBytes };
+
+  /** The markdown a text change makes, refused (before it reaches any document) when it is over the limit. */
+  const wantedText = (change: { next: (text: string, limits: EditLimits) => string }) => (text: string) => {
+    const wanted = change.next(text, limits);
+    requireWithinLimit(utf8Bytes(wanted), maxDocumentBytes);
+    return wanted;
+  };
+
+  /**
+   * Refuses an update that would take the live document past the limit: a raw update, or a
+   * change made against an older version, which merges with whatever was added since. The
+   * cheap bound (what the document holds plus all the update brings) settles it unless the
+   * document is near its limit; only then is the update tried on a copy, deletions and all.
+   */
+  function requireRoomFor(doc: Y.Doc, size: LiveDocumentSize, update: Uint8Array): void {
+    if (size.contentBytes() + newContentBytes(doc, update) <= maxDocumentBytes) return;
+    requireWithinLimit(contentBytesWith(doc, update), maxDocumentBytes);
+  }
 
   async function requireDocument(id: string): Promise<number> {
     const record = await repository.find(id);
@@ -86,13 +115,14 @@ export function createDocumentWriter({ repository, stored, live }: WriterDeps): 
     if (change.kind === 'update') {
       seq = await live.write(
         id,
-        (doc) => {
+        (doc, size) => {
           const missing = missingDependencies(doc, change.update);
           if (missing.length > 0) {
             throw new AppError('VALIDATION_FAILED', 'The update builds on changes this document does not have', {
               details: { missingClients: missing },
             });
           }
+          requireRoomFor(doc, size, change.update);
           Y.applyUpdate(doc, change.update);
         },
         author,
@@ -102,15 +132,24 @@ export function createDocumentWriter({ repository, stored, live }: WriterDeps): 
         id,
         (doc) => {
           const text = doc.getText(CONTENT);
-          // Computed before touching the text, so a conflict leaves it as it was.
-          const wanted = change.next(text.toString());
+          // Computed before touching the text, so a conflict (or a text too large) leaves it as it was.
+          const wanted = wantedText(change)(text.toString());
           replaceText(text, wanted);
         },
         author,
       );
     } else {
-      const update = await updateAgainst(id, base, change.next);
-      seq = update ? await live.write(id, (doc) => Y.applyUpdate(doc, update), author) : null;
+      const update = await updateAgainst(id, base, wantedText(change));
+      seq = update
+        ? await live.write(
+            id,
+            (doc, size) => {
+              requireRoomFor(doc, size, update);
+              Y.applyUpdate(doc, update);
+            },
+            author,
+          )
+        : null;
     }
     return seq === null ? { id, version: await currentVersion(id), changed: false } : { id, version: seq, changed: true };
   }

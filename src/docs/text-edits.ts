@@ -1,6 +1,7 @@
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { toString } from 'mdast-util-to-string';
 import { AppError } from '../errors.ts';
+import { joinedBytes, requireWithinLimit, utf8Bytes } from './document-size.ts';
 import { findSections, lineBreakLength, normalizeTitle, type MarkdownSection } from './markdown-sections.ts';
 
 /** JSON edits of PATCH /v1/documents/:id (INTERFACE.md "JSON edits"). */
@@ -41,19 +42,70 @@ export type TextEdit =
  *   text stripped of leading blank lines and trailing whitespace. An empty text empties the
  *   section: the heading is then followed directly by the spacing that followed the body.
  * Separators that Tandem adds use the section's line breaks (CRLF if it has them).
+ *
+ * Limits: more than MAX_EDITS edits is 413 TOO_MANY_EDITS; an edit whose result would be
+ * larger than `limits.maxBytes` is 413 DOCUMENT_TOO_LARGE with `details: { edit, bytes,
+ * maxBytes }`, found before that result is built.
  */
-export function applyTextEdits(text: string, edits: readonly TextEdit[]): string {
-  return edits.reduce((current, edit, index) => applyOne(current, edit, index), text);
+export function applyTextEdits(text: string, edits: readonly TextEdit[], limits: EditLimits = NO_LIMITS): string {
+  requireEditCount(edits.length);
+  let current = { text, bytes: utf8Bytes(text) };
+  edits.forEach((edit, index) => {
+    current = applyOne(current, edit, index, limits.maxBytes);
+  });
+  return current.text;
 }
 
-function applyOne(text: string, edit: TextEdit, index: number): string {
-  if ('find' in edit) return findAndReplace(text, edit, index);
-  if ('heading' in edit) {
-    const section = sectionFor(text, edit.heading, index);
-    return 'append' in edit ? appendToSection(text, section, edit.append) : replaceSectionBody(text, section, edit.replace);
+/** The most edits one request may carry (INTERFACE.md); more is 413 TOO_MANY_EDITS, before any is looked at. */
+export const MAX_EDITS = 1000;
+
+export function requireEditCount(count: number): void {
+  if (count > MAX_EDITS) {
+    throw new AppError('TOO_MANY_EDITS', `${count} edits in one request; at most ${MAX_EDITS} are allowed. Nothing was applied`, {
+      details: { edits: count, maxEdits: MAX_EDITS },
+    });
   }
-  if ('append' in edit) return text + edit.append;
-  return edit.prepend + text;
+}
+
+/**
+ * `maxBytes`: the largest text the edits may make (MAX_DOCUMENT_BYTES, in UTF-8 bytes). Each
+ * edit's result size is known before its text is built, so a chain of edits that doubles the
+ * text (`{ find: "a", replace: "aa", all: true }` again and again) stops at the edit that
+ * would pass the limit instead of building a string too large for the process to hold.
+ */
+export interface EditLimits {
+  maxBytes: number;
+}
+
+const NO_LIMITS: EditLimits = { maxBytes: Number.POSITIVE_INFINITY };
+
+/** A text with its UTF-8 length, kept along so that no edit measures the whole text again without need. */
+interface Sized {
+  text: string;
+  bytes: number;
+}
+
+function applyOne(current: Sized, edit: TextEdit, index: number, maxBytes: number): Sized {
+  const within = (bytes: number) => requireWithinLimit(bytes, maxBytes, { edit: index });
+  if ('find' in edit) return findAndReplace(current, edit, index, within);
+  if ('heading' in edit) {
+    const { text } = current;
+    const section = sectionFor(text, edit.heading, index);
+    // A section edit adds its own text and at most two line breaks, never a multiple of
+    // anything: it is built, then measured.
+    const result = 'append' in edit ? appendToSection(text, section, edit.append) : replaceSectionBody(text, section, edit.replace);
+    const bytes = utf8Bytes(result);
+    within(bytes);
+    return { text: result, bytes };
+  }
+  if ('append' in edit) {
+    const bytes = joinedBytes(current.text, current.bytes, edit.append, utf8Bytes(edit.append));
+    within(bytes);
+    return { text: current.text + edit.append, bytes };
+  }
+  const bytes = joinedBytes(edit.prepend, utf8Bytes(edit.prepend), current.text, current.bytes);
+  within(bytes);
+  return { text: edit.prepend + current.text, bytes };
 }
 
 const quote = (value: string) => JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
@@ -68,21 +120,41 @@ function invalid(index: number, field: string, message: string): AppError {
   });
 }
 
-function findAndReplace(text: string, edit: { find: string; replace: string; all?: boolean | undefined }, index: number): string {
+function findAndReplace(
+  current: Sized,
+  edit: { find: string; replace: string; all?: boolean | undefined },
+  index: number,
+  within: (bytes: number) => void,
+): Sized {
+  const { text } = current;
   if (edit.find === '') throw invalid(index, 'find', 'must not be empty');
   const label = `find ${quote(edit.find)}`;
-  const count = countOccurrences(text, edit.find);
+  const count = countOccurrences(text, edit.find, 1);
   if (count === 0) throw conflict(index, label, 'not_found', 'not found; read the document again', 0);
-  if (edit.all) return text.split(edit.find).join(edit.replace);
-  if (count > 1) throw conflict(index, label, 'ambiguous', `found ${count} times; add "all": true or make it unique`, count);
-  const at = text.indexOf(edit.find);
-  // Slicing rather than String.replace, where "$&" in the replacement would be a pattern.
-  return text.slice(0, at) + edit.replace + text.slice(at + edit.find.length);
+  if (!edit.all && count > 1) throw conflict(index, label, 'ambiguous', `found ${count} times; add "all": true or make it unique`, count);
+  // The size the result will have, before it exists: exact for well-formed text (a lone
+  // surrogate split from or joined to its pair can move it by a few bytes, which the exact
+  // measure below catches).
+  const replaced = edit.all ? countOccurrences(text, edit.find, edit.find.length) : 1;
+  within(current.bytes + replaced * (utf8Bytes(edit.replace) - utf8Bytes(edit.find)));
+  let result: string;
+  if (edit.all) {
+    // split/join: measured faster and leaner than replaceAll on an 8 MiB text of matches.
+    result = text.split(edit.find).join(edit.replace);
+  } else {
+    const at = text.indexOf(edit.find);
+    // Slicing rather than String.replace, where "$&" in the replacement would be a pattern.
+    result = text.slice(0, at) + edit.replace + text.slice(at + edit.find.length);
+  }
+  const bytes = utf8Bytes(result);
+  within(bytes);
+  return { text: result, bytes };
 }
 
-function countOccurrences(text: string, find: string): number {
+/** Occurrences of `find`, the next looked for `step` after the start of the last: 1 counts overlapping ones, find.length does not. */
+function countOccurrences(text: string, find: string, step: number): number {
   let count = 0;
-  for (let at = text.indexOf(find); at !== -1; at = text.indexOf(find, at + 1)) count++;
+  for (let at = text.indexOf(find); at !== -1; at = text.indexOf(find, at + step)) count++;
   return count;
 }
 

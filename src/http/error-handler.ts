@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, toProblem } from '../errors.ts';
+import { listedProblems } from './validation.ts';
 
 /** Every error leaves as application/problem+json built from the one registry in errors.ts. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -32,9 +33,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 function toAppError(error: FastifyError): AppError {
   if (error instanceof AppError) return error;
   if (error.validation) {
-    return new AppError('VALIDATION_FAILED', error.message, {
-      details: error.validation.map((issue) => ({ path: issue.instancePath, message: issue.message })),
-    });
+    return new AppError('VALIDATION_FAILED', error.message, { details: listedProblems(error.validation) });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

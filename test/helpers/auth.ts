@@ -24,8 +24,8 @@ export interface TestUser {
   rest: RestClient;
 }
 
-/** Registers a fresh user through the API (POST /v1/auth/register). */
-export async function signUp(node: TestNode, label: string): Promise<TestUser> {
+/** Registers a fresh user through the API (POST /v1/auth/register) of a test node or a server process. */
+export async function signUp(node: Pick<TestNode, 'url'>, label: string): Promise<TestUser> {
   const email = `${label}-${randomBytes(6).toString('hex')}@example.com`;
   const password = `pw-${randomBytes(12).toString('hex')}`;
   const registered = await restClient(node.url).post('/v1/auth/register', { email, password, name: label });
@@ -38,7 +38,7 @@ export async function signUp(node: TestNode, label: string): Promise<TestUser> {
 }
 
 /** REST with any bearer token (an API key, a document key, a forged JWT, ...). */
-export function restAs(node: TestNode, token: string): RestClient {
+export function restAs(node: Pick<TestNode, 'url'>, token: string): RestClient {
   return restClient(node.url, { authorization: `Bearer ${token}` });
 }
 

@@ -241,3 +241,43 @@ describe('which heading', () => {
     expect(error.details).toEqual([{ path: '/edits/0/heading', message: 'must not be empty' }]);
   });
 });
+
+describe('applyTextEdits limits', () => {
+  const limitError = (run: () => unknown): AppError => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(AppError);
+      return error as AppError;
+    }
+    throw new Error('expected an error');
+  };
+  const doubling = (times: number) => Array.from({ length: times }, () => ({ find: 'a', replace: 'aa', all: true }));
+
+  it('a chain of doublings stops at the edit that would pass maxBytes, long before the text would not fit in memory', () => {
+    // Edit 20 would make 2 MiB; edit 60 would make 2^60 characters, were it ever built.
+    const error = limitError(() => applyTextEdits('a', doubling(60), { maxBytes: 1024 * 1024 }));
+    expect(error.code).toBe('DOCUMENT_TOO_LARGE');
+    expect(error.details).toEqual({ edit: 20, bytes: 2 * 1024 * 1024, maxBytes: 1024 * 1024 });
+    expect(applyTextEdits('a', doubling(20), { maxBytes: 1024 * 1024 })).toHaveLength(1024 * 1024);
+  });
+
+  it('counts UTF-8 bytes, appends and section edits included', () => {
+    expect(limitError(() => applyTextEdits('', [{ append: '€€' }], { maxBytes: 5 })).details).toEqual({ edit: 0, bytes: 6, maxBytes: 5 });
+    expect(limitError(() => applyTextEdits('ab', [{ prepend: 'xyz' }, { append: 'c' }], { maxBytes: 5 })).details).toMatchObject({ edit: 1 });
+    expect(limitError(() => applyTextEdits('# T\n', [{ heading: '# T', append: 'body' }], { maxBytes: 8 })).details).toMatchObject({ edit: 0 });
+    // A lone high surrogate meeting a lone low one makes one 4-byte character, not two 3-byte ones.
+    expect(applyTextEdits('\uD83D', [{ append: '\uDE00' }], { maxBytes: 4 })).toBe('😀');
+  });
+
+  it('replace-all keeps "$" patterns in the replacement as written', () => {
+    expect(applyTextEdits('a-a', [{ find: 'a', replace: "$&$'$$", all: true }])).toBe("$&$'$$-$&$'$$");
+  });
+
+  it('more than 1,000 edits is 413 TOO_MANY_EDITS before any edit is looked at', () => {
+    const edits = Array.from({ length: 1001 }, () => ({ find: 'not there', replace: '' }));
+    const error = limitError(() => applyTextEdits('text', edits));
+    expect(error.code).toBe('TOO_MANY_EDITS');
+    expect(error.details).toEqual({ edits: 1001, maxEdits: 1000 });
+  });
+});

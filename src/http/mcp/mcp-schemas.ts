@@ -28,7 +28,7 @@ export const IdempotencyKey = z
   .max(255)
   .describe('Optional: any unique string. Retrying a call with the same key applies the change once and returns the first answer.');
 
-const Heading = z.string().min(1).describe('A heading as written in the markdown, e.g. "## Tasks" (that level) or "Tasks" (any level)');
+const Heading = z.string().min(1).max(1000).describe('A heading as written in the markdown, e.g. "## Tasks" (that level) or "Tasks" (any level)');
 
 export const TextEdit = z.union([
   z

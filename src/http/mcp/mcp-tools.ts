@@ -3,10 +3,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import * as z from 'zod/v4';
 import type { Authorizer } from '../../access/authorizer.ts';
 import { atLeast } from '../../access/permissions.ts';
-import type { Principal } from '../../access/principal.ts';
+import { describePrincipal, type Principal } from '../../access/principal.ts';
+import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import { applyTextEdits, type EditLimits, MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
@@ -34,16 +35,18 @@ const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toStri
 export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps): void {
   const { documents, search, authorizer, logger } = deps;
 
-  /** The same write REST's PATCH makes: a text change, against `base` when given. */
+  /** The same write REST's PATCH makes: a text change, against `base` when given; `tool` scopes the idempotency key. */
   async function patch(
     principal: Principal,
+    tool: string,
     id: string,
-    next: (text: string) => string,
+    next: (text: string, limits: EditLimits) => string,
     base: number | undefined,
     idempotencyKey: string | undefined,
   ) {
     await authorizer.require(principal, id, 'write');
-    const result = await documents.write(id, { kind: 'text', next }, { base, idempotencyKey });
+    const scoped = idempotencyKey === undefined ? undefined : scopedIdempotencyKey(describePrincipal(principal), `mcp:${tool}`, idempotencyKey);
+    const result = await documents.write(id, { kind: 'text', next }, { base, idempotencyKey: scoped });
     return toolResult({ ...result, uri: documentUri(result.id) });
   }
 
@@ -96,7 +99,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
         id: DocumentId.optional().describe('The id to give it (1-128 characters of A-Z a-z 0-9 . _ -); generated when left out'),
         title: z.string().max(200).optional().describe('A title for listings'),
         content: z.string().optional().describe('The initial markdown'),
-        workspace_id: z.string().min(1).optional().describe("The workspace it belongs to; default: the caller's own"),
+        workspace_id: z.string().min(1).max(128).optional().describe("The workspace it belongs to; default: the caller's own"),
       },
       annotations: WRITES,
     },
@@ -124,7 +127,8 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
       inputSchema: {
         document_id: DocumentId,
         base_version: BaseVersion.optional(),
-        edits: z.array(TextEdit).min(1).optional().describe('The edits, in order (give this or diff)'),
+        // The length is checked before the items: 9,000 bad edits are one problem, not 9,000 in the answer.
+        edits: z.array(TextEdit).min(1).max(MAX_EDITS).optional().describe(`The edits, in order (give this or diff; at most ${MAX_EDITS})`),
         diff: z.string().min(1).optional().describe('A unified diff of the markdown (give this or edits)'),
         idempotency_key: IdempotencyKey.optional(),
       },
@@ -137,8 +141,11 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
             details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
           });
         }
-        const next = diff !== undefined ? (text: string) => applyUnifiedDiff(text, diff) : (text: string) => applyTextEdits(text, edits as Edit[]);
-        return patch(principal, document_id, next, base_version, idempotency_key);
+        const next =
+          diff !== undefined
+            ? (text: string) => applyUnifiedDiff(text, diff)
+            : (text: string, limits: EditLimits) => applyTextEdits(text, edits as Edit[], limits);
+        return patch(principal, 'patch_document', document_id, next, base_version, idempotency_key);
       }),
   );
 
@@ -153,7 +160,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
         'or several headings match (give the level, "## Tasks", or read the document to find the exact heading).',
       inputSchema: {
         document_id: DocumentId,
-        heading: z.string().min(1).describe('The section\'s heading, e.g. "## Tasks" (that level) or "Tasks" (any level)'),
+        heading: z.string().min(1).max(1000).describe('The section\'s heading, e.g. "## Tasks" (that level) or "Tasks" (any level)'),
         text: z.string().min(1).describe('The lines to add'),
         base_version: BaseVersion.optional(),
         idempotency_key: IdempotencyKey.optional(),
@@ -162,7 +169,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     },
     ({ document_id, heading, text, base_version, idempotency_key }, extra) =>
       runTool(logger, 'append_to_section', extra, (principal) =>
-        patch(principal, document_id, (current) => applyTextEdits(current, [{ heading, append: text }]), base_version, idempotency_key),
+        patch(principal, 'append_to_section', document_id, (current, limits) => applyTextEdits(current, [{ heading, append: text }], limits), base_version, idempotency_key),
       ),
   );
 

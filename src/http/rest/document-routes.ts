@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits } from '../../docs/text-edits.ts';
+import { applyTextEdits, type EditLimits, requireEditCount } from '../../docs/text-edits.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import type { DocumentRecord } from '../../storage/document-repository.ts';
 import {
@@ -19,7 +19,7 @@ import {
   WriteHeaders,
   WriteResult,
 } from './schemas.ts';
-import { etagOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
+import { etagOf, idempotencyKeyOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
 
 export function toMeta(record: DocumentRecord) {
   return {
@@ -53,7 +53,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
       const { workspaceId, ...input } = request.body;
       const { record, created, keys } = await documents.create({
         ...input,
-        idempotencyKey: request.headers['idempotency-key'],
+        idempotencyKey: idempotencyKeyOf(request),
         workspaceId: await authorizer.workspaceForNewDocument(request.principal, workspaceId),
       });
       const self = `/v1/documents/${record.id}`;
@@ -133,7 +133,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     async (request, reply) => {
       const body = request.body as string | Static<typeof PutBody>;
       const content = typeof body === 'string' ? body : body.content;
-      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+      const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
       const result = await documents.write(request.params.id, { kind: 'text', next: () => content }, options);
       return sendWriteResult(reply, result);
     },
@@ -142,6 +142,12 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
   api.patch(
     '/documents/:id',
     {
+      // Counted before the schema runs: validating (and reporting on) 20,000 edits is work the
+      // answer, 413 TOO_MANY_EDITS, does not need.
+      preValidation: async (request) => {
+        const edits = (request.body as { edits?: unknown } | null)?.edits;
+        if (Array.isArray(edits)) requireEditCount(edits.length);
+      },
       schema: {
         tags,
         summary: 'Apply edits: a unified diff (text/x-diff) or JSON { base?, edits }',
@@ -160,8 +166,10 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     async (request, reply) => {
       const body = request.body as string | Static<typeof PatchBody>;
       const next =
-        typeof body === 'string' ? (text: string) => applyUnifiedDiff(text, body) : (text: string) => applyTextEdits(text, body.edits);
-      const options = writeOptionsOf(request.headers, typeof body === 'string' ? undefined : body.base);
+        typeof body === 'string'
+          ? (text: string) => applyUnifiedDiff(text, body)
+          : (text: string, limits: EditLimits) => applyTextEdits(text, body.edits, limits);
+      const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
       return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', next }, options));
     },
   );

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { MAX_EDITS } from '../../docs/text-edits.ts';
 
 /** TypeBox schemas shared by the REST routes; the OpenAPI document is generated from them. */
 
@@ -55,6 +56,8 @@ export const WriteResult = Type.Object({
 });
 
 const Text = (description: string) => Type.String({ description });
+/** One line of markdown: it is parsed as markdown for every edit that names it, so it is kept short. */
+const Heading = Type.String({ maxLength: 1000, description: 'e.g. "## Tasks"' });
 
 export const TextEdit = Type.Union([
   Type.Object(
@@ -64,11 +67,11 @@ export const TextEdit = Type.Union([
   Type.Object({ append: Text('Added at the end of the document') }, { additionalProperties: false }),
   Type.Object({ prepend: Text('Added at the start of the document') }, { additionalProperties: false }),
   Type.Object(
-    { heading: Text('e.g. "## Tasks"'), append: Text('Added at the end of that section') },
+    { heading: Heading, append: Text('Added at the end of that section') },
     { additionalProperties: false },
   ),
   Type.Object(
-    { heading: Text('e.g. "## Tasks"'), replace: Text("The section's new body") },
+    { heading: Heading, replace: Text("The section's new body") },
     { additionalProperties: false },
   ),
 ]);
@@ -77,7 +80,11 @@ const Base = Type.Optional(
   Type.Integer({ minimum: 0, description: 'The version the change was made against (or the Base-Version header)' }),
 );
 
-export const PatchBody = Type.Object({ base: Base, edits: Type.Array(TextEdit, { minItems: 1 }) }, { additionalProperties: false });
+export const PatchBody = Type.Object(
+  // More than MAX_EDITS is answered 413 TOO_MANY_EDITS before this schema runs (document-routes.ts); maxItems documents it.
+  { base: Base, edits: Type.Array(TextEdit, { minItems: 1, maxItems: MAX_EDITS }) },
+  { additionalProperties: false },
+);
 
 export const PutBody = Type.Object({ content: Type.String(), base: Base }, { additionalProperties: false });
 
@@ -86,7 +93,7 @@ export const CreateBody = Type.Object(
     id: Type.Optional(Type.String({ description: 'Chosen by the client; generated when absent' })),
     title: Type.Optional(Type.String({ maxLength: 200 })),
     content: Type.Optional(Type.String({ description: 'Initial markdown' })),
-    workspaceId: Type.Optional(Type.String({ minLength: 1, description: "The workspace it belongs to; default: the caller's own" })),
+    workspaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "The workspace it belongs to; default: the caller's own" })),
   },
   { additionalProperties: false },
 );

@@ -110,7 +110,7 @@ export function registerVersionRoutes(app: FastifyInstance, deps: { documents: D
     },
     async (request, reply) => {
       const { id, version } = request.params;
-      const result = await documents.restore(id, version, writeOptionsOf(request.headers));
+      const result = await documents.restore(id, version, writeOptionsOf(request));
       return sendWriteResult(reply, result);
     },
   );

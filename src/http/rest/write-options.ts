@@ -1,5 +1,7 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { describePrincipal } from '../../access/principal.ts';
 import type { WriteOptions, WriteResult } from '../../docs/document-writes.ts';
+import { type ScopedIdempotencyKey, scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import { AppError } from '../../errors.ts';
 
 /** ETags are the version in quotes: "12". */
@@ -17,11 +19,16 @@ export function matchesAnyTag(header: string | undefined, version: number): bool
   return header.split(',').some((tag) => tag.trim() === '*' || versionOfTag(tag) === version);
 }
 
+/** The request's Idempotency-Key, bound to its caller and its route (method and path template). */
+export function idempotencyKeyOf(request: FastifyRequest): ScopedIdempotencyKey | undefined {
+  const key = request.headers['idempotency-key'];
+  if (typeof key !== 'string') return undefined;
+  return scopedIdempotencyKey(describePrincipal(request.principal), `${request.method} ${request.routeOptions.url}`, key);
+}
+
 /** Base-Version / `base`, If-Match and Idempotency-Key, as the document writer takes them. */
-export function writeOptionsOf(
-  headers: { 'base-version'?: string | undefined; 'if-match'?: string | undefined; 'idempotency-key'?: string | undefined },
-  bodyBase?: number,
-): WriteOptions {
+export function writeOptionsOf(request: FastifyRequest, bodyBase?: number): WriteOptions {
+  const headers = request.headers as { 'base-version'?: string | undefined; 'if-match'?: string | undefined };
   const headerBase = headers['base-version'] === undefined ? undefined : Number(headers['base-version']);
   if (headerBase !== undefined && bodyBase !== undefined && headerBase !== bodyBase) {
     throw new AppError('VALIDATION_FAILED', `Base-Version ${headerBase} and base ${bodyBase} disagree; give one`);
@@ -32,7 +39,7 @@ export function writeOptionsOf(
     if (version === null) throw new AppError('VALIDATION_FAILED', 'If-Match must be an ETag of this API, e.g. "12"');
     ifMatch = version;
   }
-  return { base: headerBase ?? bodyBase, ifMatch, idempotencyKey: headers['idempotency-key'] };
+  return { base: headerBase ?? bodyBase, ifMatch, idempotencyKey: idempotencyKeyOf(request) };
 }
 
 export function sendWriteResult(reply: FastifyReply, result: WriteResult): WriteResult {

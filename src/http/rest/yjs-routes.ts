@@ -55,7 +55,7 @@ export function registerYjsRoutes(app: FastifyInstance, documents: DocumentServi
       } catch {
         throw new AppError('VALIDATION_FAILED', 'The body is not a Yjs update');
       }
-      const result = await documents.write(request.params.id, { kind: 'update', update }, writeOptionsOf(request.headers));
+      const result = await documents.write(request.params.id, { kind: 'update', update }, writeOptionsOf(request));
       return sendWriteResult(reply, result);
     },
   );
