@@ -97,6 +97,14 @@ const EnvSchema = Type.Object({
    * stops at the rate, so only a socket that keeps pouring in regardless gets there.
    */
   SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
+  /** Awareness client ids one socket may hold per document (a browser tab has one); further new ids are dropped. */
+  AWARENESS_MAX_CLIENTS_PER_SOCKET: Type.Integer({ minimum: 1, default: 4 }),
+  /** Awareness states one document holds; past it, those renewed longest ago are dropped. */
+  AWARENESS_MAX_STATES_PER_DOCUMENT: Type.Integer({ minimum: 1, default: 1000 }),
+  /** Bytes (JSON) of all of one document's awareness states; past it, likewise. */
+  AWARENESS_MAX_BYTES_PER_DOCUMENT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  /** Bytes (JSON) of one awareness state; a larger state is dropped. */
+  AWARENESS_MAX_STATE_BYTES: Type.Integer({ minimum: 256, default: 16 * 1024 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -129,6 +137,7 @@ export interface Config {
   socketMessagesPerSecond: number;
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
+  awareness: { clientsPerConnection: number; statesPerDocument: number; bytesPerDocument: number; bytesPerState: number };
 }
 
 /** How user access tokens are signed and verified. */
@@ -238,6 +247,12 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
     socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
+    awareness: {
+      clientsPerConnection: parsed.AWARENESS_MAX_CLIENTS_PER_SOCKET,
+      statesPerDocument: parsed.AWARENESS_MAX_STATES_PER_DOCUMENT,
+      bytesPerDocument: parsed.AWARENESS_MAX_BYTES_PER_DOCUMENT,
+      bytesPerState: parsed.AWARENESS_MAX_STATE_BYTES,
+    },
   } satisfies Config);
 }
 

@@ -93,6 +93,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     logger,
     maxMessageBytes: config.maxMessageBytes,
     idleTimeoutMs: config.socketIdleTimeoutMs,
+    awarenessLimits: config.awareness,
   });
 
   const live = {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { closeCodeFor, type ErrorCode } from '../errors.ts';
+import type { AwarenessLimits } from './awareness-limits.ts';
 import { withContractCloseCodes, withContractMessages } from './close-codes.ts';
 import { withDurableAcks } from './durable-acks.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
@@ -21,6 +22,7 @@ export interface CollabOptions {
   logger: Logger;
   maxMessageBytes: number;
   idleTimeoutMs: number;
+  awarenessLimits: AwarenessLimits;
 }
 
 export interface CollabServer {
@@ -77,6 +79,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     logger: options.logger,
     maxPendingBytes: options.maxMessageBytes,
     idleTimeoutMs: options.idleTimeoutMs,
+    awarenessLimits: options.awarenessLimits,
   });
   const unacknowledged = (documentId: string, error: unknown) =>
     options.logger.debug({ err: error, documentId }, 'an update was not acknowledged: it never became durable here');

@@ -2,6 +2,7 @@ import { type Connection, type Document, type Extension, Hocuspocus, OutgoingMes
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import { type AwarenessLimits, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
 import { createPendingGuard, type PendingGuard, type PendingStore } from './pending-updates.ts';
 import type { Persistence, ServerWrite } from './persistence.ts';
 import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
@@ -75,11 +76,15 @@ export interface HocuspocusRoomsOptions {
   /** Bytes of updates waiting for missing dependencies a document may hold before they are dropped. */
   maxPendingBytes: number;
   idleTimeoutMs: number;
+  awarenessLimits: AwarenessLimits;
 }
 
 export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const { persistence, roomSync, logger } = options;
   const pendingGuards = new Map<string, PendingGuard>();
+  const awarenessWatches = new Map<string, () => void>();
+  /** The awareness client ids each connection (a socket on one document) has sent. */
+  const claimedIds = new WeakMap<Connection, Set<number>>();
 
   const extension: Extension = {
     extensionName: 'tandem',
@@ -134,6 +139,15 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
       pendingGuards.set(documentName, guard);
       persistence.logUpdates(documentName, document);
       document.on('afterTransaction', () => guard.afterTransaction());
+      awarenessWatches.set(documentName, limitDocumentAwareness(document.awareness, options.awarenessLimits));
+    },
+
+    // Hocuspocus applies (and so broadcasts) only what is left in `states` after this hook.
+    async beforeHandleAwareness({ states, connection, document }) {
+      if (!connection) return; // the server's own states
+      let claimed = claimedIds.get(connection);
+      if (!claimed) claimedIds.set(connection, (claimed = new Set()));
+      filterInbound(states, claimed, document.awareness, options.awarenessLimits);
     },
 
     async afterHandleMessage({ documentName, document, connection }) {
@@ -157,6 +171,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     async afterUnloadDocument({ documentName }) {
       pendingGuards.get(documentName)?.close();
       pendingGuards.delete(documentName);
+      awarenessWatches.get(documentName)?.();
+      awarenessWatches.delete(documentName);
       persistence.unloaded(documentName);
       await roomSync.closed(documentName);
     },
