@@ -73,8 +73,16 @@ const EnvSchema = Type.Object({
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 100, default: 1000 }),
   /** With REDIS_URL: how often each loaded document is compared with the op log, to repair updates the bus lost. */
   BUS_REPAIR_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
-  /** Comma-separated origins allowed for CORS and WebSocket upgrades; unset: no browser origin is checked or granted CORS. */
+  /**
+   * Comma-separated browser origins, besides the node's own, allowed for CORS, WebSocket
+   * upgrades and /mcp; unset: no CORS, sockets unchecked with AUTH=on (request-origin.ts).
+   */
   ALLOWED_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Comma-separated host names (no port) this node is reached by, besides the loopback names:
+   * checked against Host on /mcp, and on everything with AUTH=off (DNS rebinding).
+   */
+  ALLOWED_HOSTS: Type.Optional(Type.String({ minLength: 1 })),
   /**
    * Behind a load balancer: which X-Forwarded-For hops to believe for the client's address
    * (rate limits, audit): "true" (all), a number of hops, or comma-separated proxy addresses.
@@ -128,8 +136,10 @@ export interface Config {
   jwt: JwtConfig;
   accessRecheckMs: number;
   busRepairIntervalMs: number;
-  /** null: no allow-list. */
+  /** null: none listed. */
   allowedOrigins: string[] | null;
+  /** null: none listed (the loopback names always pass). */
+  allowedHosts: string[] | null;
   /** Fastify's trustProxy: false (the default) believes no X-Forwarded-For. */
   trustProxy: boolean | number | string;
   rateLimitPerMinute: number;
@@ -198,6 +208,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (parsed.NODE_ENV === 'production' && parsed.AUTH === 'on' && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
   }
+  for (const name of parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS) : []) {
+    if (!isHostName(name)) problems.push(`ALLOWED_HOSTS: ${JSON.stringify(name)} is not a host name (no scheme, no port: tandem.example.com, [::1])`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -241,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedOrigins: parsed.ALLOWED_ORIGINS
       ? parsed.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
       : null,
+    allowedHosts: parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS).map((name) => name.toLowerCase()) : null,
     trustProxy: trustProxyOf(parsed.TRUST_PROXY),
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
@@ -254,6 +268,20 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       bytesPerState: parsed.AWARENESS_MAX_STATE_BYTES,
     },
   } satisfies Config);
+}
+
+/** A bare host name or IP address, as a Host header's name part normalizes to. */
+function isHostName(name: string): boolean {
+  try {
+    return new URL(`http://${name}`).hostname === name.toLowerCase();
+  } catch {
+    // Not parsable as a host at all.
+    return false;
+  }
+}
+
+function listOf(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function trustProxyOf(value: string | undefined): boolean | number | string {

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 1000,
       busRepairIntervalMs: 1000,
       allowedOrigins: null,
+      allowedHosts: null,
       trustProxy: false,
       rateLimitPerMinute: 1200,
       socketConnectionsPerMinute: 6000,
@@ -84,6 +85,7 @@ describe('loadConfig', () => {
       ACCESS_TOKEN_TTL_SECONDS: '600',
       ACCESS_RECHECK_MS: '500',
       ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+      ALLOWED_HOSTS: 'Tandem.Example.com, 10.0.0.5',
       RATE_LIMIT_PER_MINUTE: '60',
       TRUST_PROXY: '1',
       SOCKET_CONNECTIONS_PER_MINUTE: '30',
@@ -128,6 +130,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 500,
       busRepairIntervalMs: 1000,
       allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      allowedHosts: ['tandem.example.com', '10.0.0.5'],
       trustProxy: 1,
       rateLimitPerMinute: 60,
       socketConnectionsPerMinute: 30,
@@ -147,6 +150,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '2.5' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: /);
     expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '0' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: .*100/);
     expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '100' }).shutdownTimeoutMs).toBe(100);
+  });
+
+  it('refuses ALLOWED_HOSTS entries that are not bare host names', () => {
+    expect(problemsOf({ ALLOWED_HOSTS: 'tandem.example.com:8080, https://x.example, ok.example' })).toEqual([
+      'ALLOWED_HOSTS: "tandem.example.com:8080" is not a host name (no scheme, no port: tandem.example.com, [::1])',
+      'ALLOWED_HOSTS: "https://x.example" is not a host name (no scheme, no port: tandem.example.com, [::1])',
+    ]);
+    expect(loadConfig({ ALLOWED_HOSTS: '[::1]' }).allowedHosts).toEqual(['[::1]']);
   });
 
   it('accepts both postgres:// and postgresql://, redis:// and rediss://', () => {

@@ -6,11 +6,14 @@ import type { Credentials } from '../../access/credentials.ts';
 import { describePrincipal } from '../../access/principal.ts';
 import { AppError, toProblem } from '../../errors.ts';
 import { requireCredential } from '../auth/authenticate.ts';
+import { type OriginRules, ownOriginsOf } from '../request-origin.ts';
 import type { McpServices } from './mcp-server.ts';
 import { createMcpSessions, type McpSession } from './mcp-sessions.ts';
 
 export interface McpDeps extends Omit<McpServices, 'logger'> {
   credentials: Credentials;
+  /** Which browser pages may call /mcp (request-origin.ts). */
+  origins: OriginRules;
 }
 
 const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));
@@ -23,6 +26,15 @@ const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isIniti
  * Registered after the abuse limits, so the per-credential rate limit counts these requests too.
  */
 export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<void> {
+  // Origin (and Host) before the credential: the MCP specification requires Streamable HTTP
+  // servers to validate Origin, since a page on any site can make a browser POST here. The
+  // SDK's own check sits in its transport, after the session lookup, and answers JSON-RPC;
+  // this one answers every request with the contract's problem+json before any work is done.
+  const { origins } = deps;
+  app.addHook('onRequest', async (request) => {
+    const refusal = origins.refusal(request.headers, { origin: true, host: origins.mcpHost });
+    if (refusal !== null) throw new AppError('FORBIDDEN', refusal);
+  });
   requireCredential(app, deps.credentials);
   // RFC 6750: a 401 names the scheme it wants.
   app.addHook('onError', async (_request, reply, error) => {
@@ -36,7 +48,15 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
   async function sessionFor(request: FastifyRequest): Promise<McpSession> {
     const id = request.headers['mcp-session-id'];
     if (typeof id === 'string' && id !== '') return sessions.find(id, request.principal);
-    if (request.method === 'POST' && isInitialize(request.body)) return sessions.open(request.principal);
+    if (request.method === 'POST' && isInitialize(request.body)) {
+      // The SDK's DNS-rebinding protection as well: the session answers only on the Host it was
+      // opened on, and only to the origins that passed above.
+      const host = request.headers.host;
+      return sessions.open(request.principal, {
+        hosts: origins.mcpHost && host !== undefined ? [host] : [],
+        origins: [...origins.listedOrigins, ...ownOriginsOf(host)],
+      });
+    }
     throw new AppError('VALIDATION_FAILED', 'No Mcp-Session-Id header: start a session by POSTing an initialize request');
   }
 

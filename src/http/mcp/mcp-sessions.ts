@@ -60,13 +60,17 @@ export function createMcpSessions(services: McpServices) {
 
   return {
     /** A new session for `principal`; it joins the map once its initialize request succeeds. */
-    async open(principal: Principal): Promise<McpSession> {
+    async open(principal: Principal, allowed: { hosts: string[]; origins: string[] }): Promise<McpSession> {
       if (closed) throw new AppError('SHUTTING_DOWN');
       const owner = describePrincipal(principal);
       // Assigned before the transport can call back: the server only reads it while handling requests.
       let session: McpSession | undefined;
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        // The SDK checks each request's Host and Origin against these (empty: not checked).
+        enableDnsRebindingProtection: true,
+        allowedHosts: allowed.hosts,
+        allowedOrigins: allowed.origins,
         onsessioninitialized: (id) => {
           sessions.set(id, session!);
           makeRoomFor(owner);
