@@ -25,7 +25,7 @@ import { registerSocketRoutes } from './http/socket-routes.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy' | 'host' | 'allowedHosts'> & AbuseLimitsConfig;
+  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy' | 'host' | 'allowedHosts' | 'mcpSessions'> & AbuseLimitsConfig;
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip), upgrades);
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
-  await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service, origins });
+  await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service, origins, sessionLimits: deps.config.mcpSessions });
   await registerWebRoutes(app);
   return app;
 }

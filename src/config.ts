@@ -113,6 +113,12 @@ const EnvSchema = Type.Object({
   AWARENESS_MAX_BYTES_PER_DOCUMENT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   /** Bytes (JSON) of one awareness state; a larger state is dropped. */
   AWARENESS_MAX_STATE_BYTES: Type.Integer({ minimum: 256, default: 16 * 1024 }),
+  /** MCP sessions one user (all their API keys and tokens together) holds on a node; one more closes their least recently used. */
+  MCP_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, default: 20 }),
+  /** MCP sessions a node holds in all; past it new ones are refused with 503 (Retry-After). */
+  MCP_MAX_SESSIONS_PER_NODE: Type.Integer({ minimum: 1, default: 500 }),
+  /** Unrevoked API keys one user may hold; one more is refused with 409 API_KEY_LIMIT. */
+  MAX_API_KEYS_PER_USER: Type.Integer({ minimum: 1, default: 100 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -148,6 +154,8 @@ export interface Config {
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
   awareness: { clientsPerConnection: number; statesPerDocument: number; bytesPerDocument: number; bytesPerState: number };
+  mcpSessions: { perUser: number; perNode: number };
+  maxApiKeysPerUser: number;
 }
 
 /** How user access tokens are signed and verified. */
@@ -267,6 +275,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       bytesPerDocument: parsed.AWARENESS_MAX_BYTES_PER_DOCUMENT,
       bytesPerState: parsed.AWARENESS_MAX_STATE_BYTES,
     },
+    mcpSessions: { perUser: parsed.MCP_MAX_SESSIONS_PER_USER, perNode: parsed.MCP_MAX_SESSIONS_PER_NODE },
+    maxApiKeysPerUser: parsed.MAX_API_KEYS_PER_USER,
   } satisfies Config);
 }
 

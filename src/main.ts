@@ -119,7 +119,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const webhooks = createWebhookService({ store: createWebhookRepository(db.prisma), roleOf: (workspaceId, userId) => accessStore.role(workspaceId, userId) });
   const audit = createAuditLog(db.prisma, logger);
   const authorizer = createAuthorizer(accessStore);
-  const accessService = createAccessService({ store: accessStore, authorizer, audit });
+  const accessService = createAccessService({ store: accessStore, authorizer, audit, maxApiKeysPerUser: config.maxApiKeysPerUser });
 
   const app = await buildApp({
     rest: { documents, history, jobs: publisher, comments, notifications, webhooks },

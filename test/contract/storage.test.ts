@@ -588,7 +588,7 @@ describe.each([
       const userId = await newUser('key-owner');
       await access.createApiKey({
         id: uniqueDocId('key'), userId, name: 'k', keyHash: uniqueDocId('hash'), prefix: 'tdm_x', scopes: ['read'], workspaceId: null, documentIds: [],
-      });
+      }, 10);
       const [key] = await access.apiKeysOf(userId);
       const before = await access.epoch();
       expect(await access.revokeApiKey(userId, key!.id)).toBe(true);

@@ -8,12 +8,13 @@ import { AppError, toProblem } from '../../errors.ts';
 import { requireCredential } from '../auth/authenticate.ts';
 import { type OriginRules, ownOriginsOf } from '../request-origin.ts';
 import type { McpServices } from './mcp-server.ts';
-import { createMcpSessions, type McpSession } from './mcp-sessions.ts';
+import { createMcpSessions, FULL_RETRY_AFTER_SECONDS, type McpSession, type McpSessionLimits } from './mcp-sessions.ts';
 
 export interface McpDeps extends Omit<McpServices, 'logger'> {
   credentials: Credentials;
   /** Which browser pages may call /mcp (request-origin.ts). */
   origins: OriginRules;
+  sessionLimits: McpSessionLimits;
 }
 
 const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));
@@ -41,7 +42,7 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
     if (error instanceof AppError && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="tandem"');
   });
 
-  const sessions = createMcpSessions({ ...deps, logger: app.log });
+  const sessions = createMcpSessions({ ...deps, logger: app.log }, deps.sessionLimits);
   // preClose, before the server stops accepting: open GET streams would otherwise hold the close up.
   app.addHook('preClose', async () => sessions.close());
 
@@ -61,7 +62,13 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const session = await sessionFor(request);
+    let session: McpSession;
+    try {
+      session = await sessionFor(request);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'MCP_SESSIONS_FULL') reply.header('retry-after', String(FULL_RETRY_AFTER_SECONDS));
+      throw error;
+    }
     // The transport writes to the raw response: what hooks put on the reply (rate-limit and
     // CORS headers) would be lost with the hijack.
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
@@ -81,6 +88,8 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
       request.log.error({ err: error }, 'MCP request failed');
       if (reply.raw.headersSent) reply.raw.destroy();
       else reply.raw.writeHead(500, { 'content-type': 'application/problem+json' }).end(JSON.stringify(problem));
+    } finally {
+      sessions.settle(session);
     }
   }
 
