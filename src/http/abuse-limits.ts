@@ -91,7 +91,7 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
   app.addHook('onRoute', (route) => classifyRoute(route));
 
   // AUTH=off: nothing else stands between a page on another site (or a rebound name) and
-  // every document. First of all hooks: a refused page spends no one's rate limit.
+  // every document. Before the rate limits: a refused page spends no one's budget.
   // WebSocket upgrades are refused with a close code instead (socket-limits.ts).
   if (origins.everything) {
     app.addHook('onRequest', async (request) => {

@@ -6,7 +6,8 @@ import type { OriginRules } from './request-origin.ts';
 
 /**
  * Limits for WebSocket routes: which pages may open one (request-origin.ts) and a connection
- * rate per address, both decided before the upgrade; the message budgets a socket is then paced to (socket-pacing.ts).
+ * rate per address, both decided before the upgrade; the message budgets a socket is then
+ * paced to (socket-pacing.ts).
  *
  * A refused socket is accepted and closed at once with 4403 FORBIDDEN / 1013 RATE_LIMITED and
  * the code as reason, rather than the upgrade being answered with HTTP 403 / 429: a browser's
