@@ -19,12 +19,13 @@ import { useRequestValidation } from './http/validation.ts';
 import { type RestDeps, restApi } from './http/rest/rest-api.ts';
 import { type McpDeps, mcpEndpoint } from './http/mcp/mcp-route.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
+import { originRulesFor } from './http/request-origin.ts';
 import { trackPendingUpgrades } from './http/pending-upgrades.ts';
 import { registerSocketRoutes } from './http/socket-routes.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy' | 'metricsToken'> & AbuseLimitsConfig;
+  config: Pick<Config, 'maxMessageBytes' | 'jwt' | 'auth' | 'trustProxy' | 'metricsToken' | 'host' | 'allowedHosts' | 'mcpSessions'> & AbuseLimitsConfig;
   /** Shared rate-limit counters (REDIS_URL); without it each node counts on its own. */
   redis?: Redis | undefined;
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
@@ -70,8 +71,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
+  const origins = originRulesFor(deps.config);
   // Before every route: the rate limiter and the socket limits attach to routes as they are added.
-  await registerAbuseLimits(app, { config: deps.config, redis: deps.redis });
+  await registerAbuseLimits(app, { config: deps.config, redis: deps.redis, origins });
   // First of the routes, so that it sees every route registered after it.
   await registerOpenApi(app, deps.service);
   registerOpsRoutes(app, {
@@ -97,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip), upgrades);
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
-  await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service });
+  await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service, origins, sessionLimits: deps.config.mcpSessions });
   await registerWebRoutes(app);
   return app;
 }

@@ -84,8 +84,16 @@ const EnvSchema = Type.Object({
   ACCESS_RECHECK_MS: Type.Integer({ minimum: 100, default: 1000 }),
   /** With REDIS_URL: how often each loaded document is compared with the op log, to repair updates the bus lost. */
   BUS_REPAIR_INTERVAL_MS: Type.Integer({ minimum: 50, default: 1000 }),
-  /** Comma-separated origins allowed for CORS and WebSocket upgrades; unset: no browser origin is checked or granted CORS. */
+  /**
+   * Comma-separated browser origins, besides the node's own, allowed for CORS, WebSocket
+   * upgrades and /mcp; unset: no CORS, sockets unchecked with AUTH=on (request-origin.ts).
+   */
   ALLOWED_ORIGINS: Type.Optional(Type.String({ minLength: 1 })),
+  /**
+   * Comma-separated host names (no port) this node is reached by, besides the loopback names:
+   * checked against Host on /mcp, and on everything with AUTH=off (DNS rebinding).
+   */
+  ALLOWED_HOSTS: Type.Optional(Type.String({ minLength: 1 })),
   /**
    * Behind a load balancer: which X-Forwarded-For hops to believe for the client's address
    * (rate limits, audit): "true" (all), a number of hops, or comma-separated proxy addresses.
@@ -110,6 +118,20 @@ const EnvSchema = Type.Object({
   SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
   /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
+  /** Awareness client ids one socket may hold per document (a browser tab has one); further new ids are dropped. */
+  AWARENESS_MAX_CLIENTS_PER_SOCKET: Type.Integer({ minimum: 1, default: 4 }),
+  /** Awareness states one document holds; past it, those renewed longest ago are dropped. */
+  AWARENESS_MAX_STATES_PER_DOCUMENT: Type.Integer({ minimum: 1, default: 1000 }),
+  /** Bytes (JSON) of all of one document's awareness states; past it, likewise. */
+  AWARENESS_MAX_BYTES_PER_DOCUMENT: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+  /** Bytes (JSON) of one awareness state; a larger state is dropped. */
+  AWARENESS_MAX_STATE_BYTES: Type.Integer({ minimum: 256, default: 16 * 1024 }),
+  /** MCP sessions one user (all their API keys and tokens together) holds on a node; one more closes their least recently used. */
+  MCP_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, default: 20 }),
+  /** MCP sessions a node holds in all; past it new ones are refused with 503 (Retry-After). */
+  MCP_MAX_SESSIONS_PER_NODE: Type.Integer({ minimum: 1, default: 500 }),
+  /** Unrevoked API keys one user may hold; one more is refused with 409 API_KEY_LIMIT. */
+  MAX_API_KEYS_PER_USER: Type.Integer({ minimum: 1, default: 100 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -134,8 +156,10 @@ export interface Config {
   jwt: JwtConfig;
   accessRecheckMs: number;
   busRepairIntervalMs: number;
-  /** null: no allow-list. */
+  /** null: none listed. */
   allowedOrigins: string[] | null;
+  /** null: none listed (the loopback names always pass). */
+  allowedHosts: string[] | null;
   /** Fastify's trustProxy: false (the default) believes no X-Forwarded-For. */
   trustProxy: boolean | number | string;
   rateLimitPerMinute: number;
@@ -144,6 +168,9 @@ export interface Config {
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
   metricsToken: string | null;
+  awareness: { clientsPerConnection: number; statesPerDocument: number; bytesPerDocument: number; bytesPerState: number };
+  mcpSessions: { perUser: number; perNode: number };
+  maxApiKeysPerUser: number;
 }
 
 /** How user access tokens are signed and verified. */
@@ -204,6 +231,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (parsed.NODE_ENV === 'production' && parsed.AUTH === 'on' && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
   }
+  for (const name of parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS) : []) {
+    if (!isHostName(name)) problems.push(`ALLOWED_HOSTS: ${JSON.stringify(name)} is not a host name (no scheme, no port: tandem.example.com, [::1])`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -249,6 +279,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedOrigins: parsed.ALLOWED_ORIGINS
       ? parsed.ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
       : null,
+    allowedHosts: parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS).map((name) => name.toLowerCase()) : null,
     trustProxy: trustProxyOf(parsed.TRUST_PROXY),
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
@@ -256,7 +287,29 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
     socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
     metricsToken: parsed.METRICS_TOKEN ?? null,
+    awareness: {
+      clientsPerConnection: parsed.AWARENESS_MAX_CLIENTS_PER_SOCKET,
+      statesPerDocument: parsed.AWARENESS_MAX_STATES_PER_DOCUMENT,
+      bytesPerDocument: parsed.AWARENESS_MAX_BYTES_PER_DOCUMENT,
+      bytesPerState: parsed.AWARENESS_MAX_STATE_BYTES,
+    },
+    mcpSessions: { perUser: parsed.MCP_MAX_SESSIONS_PER_USER, perNode: parsed.MCP_MAX_SESSIONS_PER_NODE },
+    maxApiKeysPerUser: parsed.MAX_API_KEYS_PER_USER,
   } satisfies Config);
+}
+
+/** A bare host name or IP address, as a Host header's name part normalizes to. */
+function isHostName(name: string): boolean {
+  try {
+    return new URL(`http://${name}`).hostname === name.toLowerCase();
+  } catch {
+    // Not parsable as a host at all.
+    return false;
+  }
+}
+
+function listOf(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function trustProxyOf(value: string | undefined): boolean | number | string {

@@ -32,6 +32,7 @@ export const ERRORS = {
   EMAIL_TAKEN: { status: 409, title: 'An account with this email already exists' },
   LAST_OWNER: { status: 409, title: 'A workspace keeps at least one owner; make someone else owner first' },
   VERSION_NAME_TAKEN: { status: 409, title: 'This document already has a version with that name' },
+  API_KEY_LIMIT: { status: 409, title: 'Too many active API keys: revoke one before making another' },
   PRECONDITION_FAILED: { status: 412, title: 'The document is no longer at the version given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   MESSAGE_TOO_LARGE: { status: 413, title: 'WebSocket message too large' },
@@ -53,6 +54,7 @@ export const ERRORS = {
     title: 'The document could not be loaded from storage; try again shortly',
   },
   NOT_READY: { status: 503, title: 'Not ready: a dependency does not answer' },
+  MCP_SESSIONS_FULL: { status: 503, title: 'This node holds as many MCP sessions as it may; try again later (or after closing one)' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

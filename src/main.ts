@@ -94,6 +94,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     maxMessageBytes: config.maxMessageBytes,
     maxDocumentBytes: config.maxDocumentBytes,
     idleTimeoutMs: config.socketIdleTimeoutMs,
+    awarenessLimits: config.awareness,
   });
 
   const live = {
@@ -123,7 +124,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   });
   const audit = createAuditLog(db.prisma, logger);
   const authorizer = createAuthorizer(accessStore);
-  const accessService = createAccessService({ store: accessStore, authorizer, audit });
+  const accessService = createAccessService({ store: accessStore, authorizer, audit, maxApiKeysPerUser: config.maxApiKeysPerUser });
 
   const app = await buildApp({
     rest: { documents, history, jobs: publisher, comments, notifications, webhooks },

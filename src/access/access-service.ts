@@ -16,6 +16,11 @@ interface AccessServiceDeps {
   store: AccessStore & AccessAdminStore;
   authorizer: Authorizer;
   audit: AuditLog;
+  /**
+   * Unrevoked API keys one user may hold: every key can open its own sockets and MCP
+   * sessions, so keys must not be a way around the limits on those.
+   */
+  maxApiKeysPerUser: number;
 }
 
 const newId = () => randomBytes(12).toString('base64url');
@@ -32,7 +37,7 @@ function actingUser(principal: Principal, what: string): string {
  * one-time socket tokens. Every change that takes access away bumps the access epoch (in
  * the store), so live sockets everywhere are re-checked.
  */
-export function createAccessService({ store, authorizer, audit }: AccessServiceDeps) {
+export function createAccessService({ store, authorizer, audit, maxApiKeysPerUser }: AccessServiceDeps) {
   async function roleIn(workspaceId: string, userId: string): Promise<Role> {
     const role = await store.role(workspaceId, userId);
     if (!role) throw new AppError('WORKSPACE_NOT_FOUND');
@@ -58,16 +63,22 @@ export function createAccessService({ store, authorizer, audit }: AccessServiceD
       const documentIds = [...new Set(input.documentIds ?? [])];
       if ((await authorizer.readableBy(principal.userId, documentIds)).length !== documentIds.length) throw new AppError('DOC_NOT_FOUND');
       const key = newSecret('apiKey');
-      const record = await store.createApiKey({
-        id: newId(),
-        userId: principal.userId,
-        name: input.name ?? '',
-        keyHash: hashSecret(key),
-        prefix: displayPrefix(key),
-        scopes: [...new Set(input.scopes)],
-        workspaceId: input.workspaceId ?? null,
-        documentIds,
-      });
+      const record = await store.createApiKey(
+        {
+          id: newId(),
+          userId: principal.userId,
+          name: input.name ?? '',
+          keyHash: hashSecret(key),
+          prefix: displayPrefix(key),
+          scopes: [...new Set(input.scopes)],
+          workspaceId: input.workspaceId ?? null,
+          documentIds,
+        },
+        maxApiKeysPerUser,
+      );
+      if (record === null) {
+        throw new AppError('API_KEY_LIMIT', `You have ${maxApiKeysPerUser} active API keys, the most one account may hold: revoke one you no longer use (DELETE /v1/api-keys/:id) first`);
+      }
       audit.record({ kind: 'api_key.created', actor: describePrincipal(principal), target: `api-key:${record.id}`, ip, details: { scopes: record.scopes } });
       return { key, record };
     },

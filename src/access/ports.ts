@@ -110,7 +110,8 @@ export type NewApiKey = Omit<ApiKeyRecord, 'createdAt' | 'revokedAt'> & { keyHas
  * re-checks its live sockets.
  */
 export interface AccessAdminStore {
-  createApiKey(key: NewApiKey): Promise<ApiKeyRecord>;
+  /** Null, and nothing made, when the user already has `maxActive` unrevoked keys (checked under a lock on the user). */
+  createApiKey(key: NewApiKey, maxActive: number): Promise<ApiKeyRecord | null>;
   apiKeysOf(userId: string): Promise<ApiKeyRecord[]>;
   /** False when the user has no such (unrevoked) key. */
   revokeApiKey(userId: string, keyId: string): Promise<boolean>;

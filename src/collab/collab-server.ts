@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { closeCodeFor, type ErrorCode } from '../errors.ts';
+import type { AwarenessLimits } from './awareness-limits.ts';
 import { withContractCloseCodes, withContractMessages } from './close-codes.ts';
 import { withDurableAcks } from './durable-acks.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
@@ -23,6 +24,7 @@ export interface CollabOptions {
   /** MAX_DOCUMENT_BYTES: the content a socket's updates may take a document to. */
   maxDocumentBytes: number;
   idleTimeoutMs: number;
+  awarenessLimits: AwarenessLimits;
 }
 
 export interface CollabServer {
@@ -80,6 +82,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     maxPendingBytes: options.maxMessageBytes,
     maxDocumentBytes: options.maxDocumentBytes,
     idleTimeoutMs: options.idleTimeoutMs,
+    awarenessLimits: options.awarenessLimits,
   });
   const unacknowledged = (documentId: string, error: unknown) =>
     options.logger.debug({ err: error, documentId }, 'an update was not acknowledged: it never became durable here');

@@ -2,6 +2,7 @@ import { type Connection, type Document, type Extension, Hocuspocus, OutgoingMes
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import { type AwarenessLimits, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
 import { createPendingGuard, type PendingGuard, type PendingStore } from './pending-updates.ts';
 import type { Persistence, ServerWrite } from './persistence.ts';
 import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
@@ -84,6 +85,7 @@ export interface HocuspocusRoomsOptions {
   /** MAX_DOCUMENT_BYTES: a socket update that would take a document past it closes the socket (4413), unapplied. */
   maxDocumentBytes: number;
   idleTimeoutMs: number;
+  awarenessLimits: AwarenessLimits;
 }
 
 /** The y-protocols sync message that carries no update (the others, step 2 and update, do). */
@@ -93,6 +95,9 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const { persistence, roomSync, logger } = options;
   const pendingGuards = new Map<string, PendingGuard>();
   const sizeGuards = new Map<string, SizeGuard>();
+  const awarenessWatches = new Map<string, () => void>();
+  /** The awareness client ids each connection (a socket on one document) has sent. */
+  const claimedIds = new WeakMap<Connection, Set<number>>();
 
   const extension: Extension = {
     extensionName: 'tandem',
@@ -148,6 +153,15 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
       sizeGuards.set(documentName, createSizeGuard(document, options.maxDocumentBytes));
       persistence.logUpdates(documentName, document);
       document.on('afterTransaction', () => guard.afterTransaction());
+      awarenessWatches.set(documentName, limitDocumentAwareness(document.awareness, options.awarenessLimits));
+    },
+
+    // Hocuspocus applies (and so broadcasts) only what is left in `states` after this hook.
+    async beforeHandleAwareness({ states, connection, document }) {
+      if (!connection) return; // the server's own states
+      let claimed = claimedIds.get(connection);
+      if (!claimed) claimedIds.set(connection, (claimed = new Set()));
+      filterInbound(states, claimed, document.awareness, options.awarenessLimits);
     },
 
     // Every update a client sends passes here before Hocuspocus applies it. One that would take
@@ -187,6 +201,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
       pendingGuards.delete(documentName);
       sizeGuards.get(documentName)?.close();
       sizeGuards.delete(documentName);
+      awarenessWatches.get(documentName)?.();
+      awarenessWatches.delete(documentName);
       persistence.unloaded(documentName);
       await roomSync.closed(documentName);
     },

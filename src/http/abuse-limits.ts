@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import type { OriginRules } from './request-origin.ts';
 import { registerSocketLimits } from './socket-limits.ts';
 
 export type AbuseLimitsConfig = Pick<
@@ -22,6 +23,8 @@ export interface AbuseLimitsOptions {
   config: AbuseLimitsConfig;
   /** With REDIS_URL: counters live in Redis, so a client's budget is the same whichever node it reaches. */
   redis?: Redis | undefined;
+  /** Which browser pages may call the node (request-origin.ts). */
+  origins: OriginRules;
 }
 
 /** Polled by load balancers and Prometheus: limiting them would make a busy node look dead. */
@@ -81,11 +84,22 @@ const DOCS_CSP = {
  * route. WebSocket routes get their own limits (socket-limits.ts) instead of the REST one.
  */
 export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLimitsOptions): Promise<void> {
-  const { config, redis } = options;
+  const { config, redis, origins } = options;
 
   // Added before the plugins so that it sees every route first, the plugins' own routes
   // (CORS preflight, Swagger UI's static files) included, and marks what they should skip.
   app.addHook('onRoute', (route) => classifyRoute(route));
+
+  // AUTH=off: nothing else stands between a page on another site (or a rebound name) and
+  // every document. Before the rate limits: a refused page spends no one's budget.
+  // WebSocket upgrades are refused with a close code instead (socket-limits.ts).
+  if (origins.everything) {
+    app.addHook('onRequest', async (request) => {
+      if (request.ws) return;
+      const refusal = origins.refusal(request.headers, { origin: true, host: true });
+      if (refusal !== null) throw new AppError('FORBIDDEN', refusal);
+    });
+  }
 
   await app.register(rateLimit, {
     global: true,
@@ -140,7 +154,7 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
   });
 
   registerSocketLimits(app, {
-    allowedOrigins: config.allowedOrigins,
+    origins,
     connectionsPerMinute: config.socketConnectionsPerMinute,
     messages: {
       perDocumentPerSecond: config.socketMessagesPerSecond,

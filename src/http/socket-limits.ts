@@ -2,10 +2,12 @@ import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { WebSocket } from 'ws';
 import { closeCodeFor } from '../errors.ts';
+import type { OriginRules } from './request-origin.ts';
 
 /**
- * Limits for WebSocket routes: an Origin allow-list and a connection rate per address, both
- * decided before the upgrade; the message budgets a socket is then paced to (socket-pacing.ts).
+ * Limits for WebSocket routes: which pages may open one (request-origin.ts) and a connection
+ * rate per address, both decided before the upgrade; the message budgets a socket is then
+ * paced to (socket-pacing.ts).
  *
  * A refused socket is accepted and closed at once with 4403 FORBIDDEN / 1013 RATE_LIMITED and
  * the code as reason, rather than the upgrade being answered with HTTP 403 / 429: a browser's
@@ -16,8 +18,8 @@ import { closeCodeFor } from '../errors.ts';
  */
 
 export interface SocketLimitsOptions {
-  /** null: no allow-list, every Origin passes. */
-  allowedOrigins: string[] | null;
+  /** Which browser pages may open a socket (Origin; Host as well with AUTH=off). */
+  origins: OriginRules;
   connectionsPerMinute: number;
   messages: MessageLimits;
 }
@@ -59,17 +61,16 @@ export function registerSocketLimits(app: FastifyInstance, options: SocketLimits
     // made with createRateLimit belongs to no route, hence the two undefineds).
     keyGenerator: (request) => `socket-connections:${normalizeIP(request.ip)}`,
   });
-  const allowed = options.allowedOrigins === null ? null : new Set(options.allowedOrigins);
+  const { origins } = options;
+  const check = { origin: origins.everything || origins.socketOrigins, host: origins.everything };
 
   // The decision needs the counter store (async), and the socket must get its listeners in the
   // same tick as it opens (the rooms buffer what arrives while they load): so it is made in a
   // hook before the upgrade and only read by the handler.
   async function decide(request: FastifyRequest): Promise<void> {
     if (!request.ws) return; // a plain GET on a socket route: answered 404, nothing to admit
-    const origin = request.headers.origin;
-    // Without an Origin header the caller is not a browser (CLI, agent, server) and cannot be
-    // a cross-site page riding on a user's cookies, which is what the allow-list is about.
-    if (allowed !== null && origin !== undefined && !allowed.has(origin)) {
+    // Browsers always send an Origin on upgrades; a client without one is not a page.
+    if (origins.refusal(request.headers, check) !== null) {
       // Not counted: else any page a user has open could use up that user's connection budget.
       request.socketAdmission = { refusal: 'FORBIDDEN', limits: options.messages };
       return;

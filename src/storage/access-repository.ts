@@ -126,9 +126,14 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
       return row?.value ?? 0n;
     },
 
-    async createApiKey(key) {
-      const row = await prisma.apiKey.create({ data: key, select: apiKeyFields });
-      return toApiKey(row);
+    async createApiKey(key, maxActive) {
+      return prisma.$transaction(async (tx) => {
+        // The user's row as a lock: two requests at once cannot both take the last free place.
+        await tx.$queryRaw`SELECT id FROM users WHERE id = ${key.userId} FOR UPDATE`;
+        const active = await tx.apiKey.count({ where: { userId: key.userId, revokedAt: null } });
+        if (active >= maxActive) return null;
+        return toApiKey(await tx.apiKey.create({ data: key, select: apiKeyFields }));
+      });
     },
 
     async apiKeysOf(userId) {

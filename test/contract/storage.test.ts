@@ -584,11 +584,24 @@ describe.each([
       expect(await access.consumeSocketToken('hash-old')).toBeNull();
     });
 
+    it('makes no API key past the limit of unrevoked keys; a revoked one does not count', async () => {
+      const userId = await newUser('key-limit');
+      const key = () => ({
+        id: uniqueDocId('key'), userId, name: 'k', keyHash: uniqueDocId('hash'), prefix: 'tdm_x', scopes: ['read' as const], workspaceId: null, documentIds: [],
+      });
+      const first = await access.createApiKey(key(), 2);
+      expect(await access.createApiKey(key(), 2)).not.toBeNull();
+      expect(await access.createApiKey(key(), 2)).toBeNull();
+      expect(await access.apiKeysOf(userId)).toHaveLength(2);
+      await access.revokeApiKey(userId, first!.id);
+      expect(await access.createApiKey(key(), 2)).not.toBeNull();
+    });
+
     it('revoking an API key bumps the access epoch once; a second revoke finds nothing', async () => {
       const userId = await newUser('key-owner');
       await access.createApiKey({
         id: uniqueDocId('key'), userId, name: 'k', keyHash: uniqueDocId('hash'), prefix: 'tdm_x', scopes: ['read'], workspaceId: null, documentIds: [],
-      });
+      }, 10);
       const [key] = await access.apiKeysOf(userId);
       const before = await access.epoch();
       expect(await access.revokeApiKey(userId, key!.id)).toBe(true);

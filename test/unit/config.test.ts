@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 1000,
       busRepairIntervalMs: 1000,
       allowedOrigins: null,
+      allowedHosts: null,
       trustProxy: false,
       rateLimitPerMinute: 1200,
       socketConnectionsPerMinute: 6000,
@@ -38,6 +39,9 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 1200,
       socketMaxQueuedMessages: 20_000,
       metricsToken: null,
+      awareness: { clientsPerConnection: 4, statesPerDocument: 1000, bytesPerDocument: 1024 * 1024, bytesPerState: 16 * 1024 },
+      mcpSessions: { perUser: 20, perNode: 500 },
+      maxApiKeysPerUser: 100,
       compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
       expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
       jobs: { prefix: 'tandem', attempts: 5, backoffMs: 1000, workerConcurrency: 4, workerLockMs: 30_000 },
@@ -85,6 +89,7 @@ describe('loadConfig', () => {
       ACCESS_TOKEN_TTL_SECONDS: '600',
       ACCESS_RECHECK_MS: '500',
       ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
+      ALLOWED_HOSTS: 'Tandem.Example.com, 10.0.0.5',
       RATE_LIMIT_PER_MINUTE: '60',
       TRUST_PROXY: '1',
       SOCKET_CONNECTIONS_PER_MINUTE: '30',
@@ -93,6 +98,13 @@ describe('loadConfig', () => {
       SOCKET_MAX_QUEUED_MESSAGES: '500',
       METRICS_TOKEN: 'scrape-me-0123456789',
       MAX_DOCUMENT_BYTES: '4096',
+      AWARENESS_MAX_CLIENTS_PER_SOCKET: '2',
+      AWARENESS_MAX_STATES_PER_DOCUMENT: '50',
+      AWARENESS_MAX_BYTES_PER_DOCUMENT: '65536',
+      AWARENESS_MAX_STATE_BYTES: '1024',
+      MCP_MAX_SESSIONS_PER_USER: '3',
+      MCP_MAX_SESSIONS_PER_NODE: '40',
+      MAX_API_KEYS_PER_USER: '7',
       COMPACT_SWEEP_MS: '0',
       KEEP_RAW_LOG_HOURS: '1',
       KEEP_CHECKPOINT_DAYS: '2',
@@ -129,6 +141,7 @@ describe('loadConfig', () => {
       accessRecheckMs: 500,
       busRepairIntervalMs: 1000,
       allowedOrigins: ['https://app.example.com', 'https://admin.example.com'],
+      allowedHosts: ['tandem.example.com', '10.0.0.5'],
       trustProxy: 1,
       rateLimitPerMinute: 60,
       socketConnectionsPerMinute: 30,
@@ -136,6 +149,9 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 150,
       socketMaxQueuedMessages: 500,
       metricsToken: 'scrape-me-0123456789',
+      awareness: { clientsPerConnection: 2, statesPerDocument: 50, bytesPerDocument: 65_536, bytesPerState: 1024 },
+      mcpSessions: { perUser: 3, perNode: 40 },
+      maxApiKeysPerUser: 7,
       compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
       expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },
       jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
@@ -148,6 +164,14 @@ describe('loadConfig', () => {
     expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '2.5' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: /);
     expect(problemsOf({ SHUTDOWN_TIMEOUT_MS: '0' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: .*100/);
     expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '100' }).shutdownTimeoutMs).toBe(100);
+  });
+
+  it('refuses ALLOWED_HOSTS entries that are not bare host names', () => {
+    expect(problemsOf({ ALLOWED_HOSTS: 'tandem.example.com:8080, https://x.example, ok.example' })).toEqual([
+      'ALLOWED_HOSTS: "tandem.example.com:8080" is not a host name (no scheme, no port: tandem.example.com, [::1])',
+      'ALLOWED_HOSTS: "https://x.example" is not a host name (no scheme, no port: tandem.example.com, [::1])',
+    ]);
+    expect(loadConfig({ ALLOWED_HOSTS: '[::1]' }).allowedHosts).toEqual(['[::1]']);
   });
 
   it('accepts both postgres:// and postgresql://, redis:// and rediss://', () => {

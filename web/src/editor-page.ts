@@ -6,6 +6,7 @@ import { keyFromFragment } from './links.ts';
 import { currentSession, sessionToken } from './session.ts';
 import { watchAgentEdits } from './editor/agent-edits.ts';
 import { createEditor } from './editor/codemirror.ts';
+import { keepColoursSafe } from './editor/colours.ts';
 import { connect } from './editor/connection.ts';
 import { createHistoryPanel } from './editor/history-panel.ts';
 import { setUpPanels } from './editor/panels.ts';
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
   const connection = connect(documentId, api, key !== null || currentSession() !== null);
   const { provider, doc, text } = connection;
   const awareness = provider.awareness!;
+  // Before anything that draws other people's states (the editor's carets above all).
+  keepColoursSafe(awareness);
 
   const activity = byId('activity');
   const agents = watchAgentEdits(text, awareness, () => provider.isSynced, (message) => {

@@ -36,7 +36,7 @@ export function registerAccessRoutes(app: FastifyInstance, access: AccessService
         tags: ['api keys'],
         summary: 'Make an API key (tdm_…) for an agent; the key is shown only in this answer',
         body: CreateApiKeyBody,
-        response: { 201: Type.Intersect([ApiKeyView, Type.Object({ key: Type.String() })]), ...problems(400, 401, 403, 404) },
+        response: { 201: Type.Intersect([ApiKeyView, Type.Object({ key: Type.String() })]), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {

@@ -6,11 +6,15 @@ import type { Credentials } from '../../access/credentials.ts';
 import { describePrincipal } from '../../access/principal.ts';
 import { AppError, toProblem } from '../../errors.ts';
 import { requireCredential } from '../auth/authenticate.ts';
+import { type OriginRules, ownOriginsOf } from '../request-origin.ts';
 import type { McpServices } from './mcp-server.ts';
-import { createMcpSessions, type McpSession } from './mcp-sessions.ts';
+import { createMcpSessions, FULL_RETRY_AFTER_SECONDS, type McpSession, type McpSessionLimits } from './mcp-sessions.ts';
 
 export interface McpDeps extends Omit<McpServices, 'logger'> {
   credentials: Credentials;
+  /** Which browser pages may call /mcp (request-origin.ts). */
+  origins: OriginRules;
+  sessionLimits: McpSessionLimits;
 }
 
 const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body));
@@ -23,25 +27,48 @@ const isInitialize = (body: unknown) => (Array.isArray(body) ? body.some(isIniti
  * Registered after the abuse limits, so the per-credential rate limit counts these requests too.
  */
 export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<void> {
+  // Origin (and Host) before the credential: the MCP specification requires Streamable HTTP
+  // servers to validate Origin, since a page on any site can make a browser POST here. The
+  // SDK's own check sits in its transport, after the session lookup, and answers JSON-RPC;
+  // this one answers every request with the contract's problem+json before any work is done.
+  const { origins } = deps;
+  app.addHook('onRequest', async (request) => {
+    const refusal = origins.refusal(request.headers, { origin: true, host: origins.mcpHost });
+    if (refusal !== null) throw new AppError('FORBIDDEN', refusal);
+  });
   requireCredential(app, deps.credentials);
   // RFC 6750: a 401 names the scheme it wants.
   app.addHook('onError', async (_request, reply, error) => {
     if (error instanceof AppError && error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="tandem"');
   });
 
-  const sessions = createMcpSessions({ ...deps, logger: app.log });
+  const sessions = createMcpSessions({ ...deps, logger: app.log }, deps.sessionLimits);
   // preClose, before the server stops accepting: open GET streams would otherwise hold the close up.
   app.addHook('preClose', async () => sessions.close());
 
   async function sessionFor(request: FastifyRequest): Promise<McpSession> {
     const id = request.headers['mcp-session-id'];
     if (typeof id === 'string' && id !== '') return sessions.find(id, request.principal);
-    if (request.method === 'POST' && isInitialize(request.body)) return sessions.open(request.principal);
+    if (request.method === 'POST' && isInitialize(request.body)) {
+      // The SDK's DNS-rebinding protection as well: the session answers only on the Host it was
+      // opened on, and only to the origins that passed above.
+      const host = request.headers.host;
+      return sessions.open(request.principal, {
+        hosts: origins.mcpHost && host !== undefined ? [host] : [],
+        origins: [...origins.listedOrigins, ...ownOriginsOf(host)],
+      });
+    }
     throw new AppError('VALIDATION_FAILED', 'No Mcp-Session-Id header: start a session by POSTing an initialize request');
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const session = await sessionFor(request);
+    let session: McpSession;
+    try {
+      session = await sessionFor(request);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'MCP_SESSIONS_FULL') reply.header('retry-after', String(FULL_RETRY_AFTER_SECONDS));
+      throw error;
+    }
     // The transport writes to the raw response: what hooks put on the reply (rate-limit and
     // CORS headers) would be lost with the hijack.
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
@@ -61,6 +88,8 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
       request.log.error({ err: error }, 'MCP request failed');
       if (reply.raw.headersSent) reply.raw.destroy();
       else reply.raw.writeHead(500, { 'content-type': 'application/problem+json' }).end(JSON.stringify(problem));
+    } finally {
+      sessions.settle(session);
     }
   }
 

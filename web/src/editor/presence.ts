@@ -2,6 +2,7 @@ import type { HocuspocusProvider } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import { h } from '../dom.ts';
 import { type Person, personFor } from '../identity.ts';
+import { safeColour } from './colours.ts';
 
 /** Others see this name and colour on our cursor and in their list of people. */
 export function announceSelf(awareness: Awareness, name: string): void {
@@ -29,7 +30,7 @@ export function showPeople(awareness: Awareness, list: HTMLElement): void {
         const self = clientId === awareness.clientID;
         const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
         // Others' states are theirs to fill: only a plain colour becomes a style.
-        swatch.style.background = /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : '#5c6370';
+        swatch.style.background = safeColour(user.color);
         return h('li', { class: 'person' }, swatch, self ? `${user.name} (you)` : String(user.name));
       }),
     );

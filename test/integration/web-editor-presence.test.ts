@@ -1,0 +1,92 @@
+import type { Browser, Page } from 'playwright-core';
+import * as Y from 'yjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureWebBuilt } from '../../web/build.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
+
+/**
+ * Other people's presence in the editor page: y-codemirror puts a person's `user.color` and
+ * `user.colorLight` into style attributes of their caret and selection as they are. A raw
+ * client (anyone holding a read link can be one) publishes a colour that is a whole
+ * declaration list; the page must draw a plain caret, cover nothing and fetch nothing.
+ */
+describe('the editor page and other people\'s colours', () => {
+  let node: TestNode;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    node = await startTestNode('postgres');
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await node?.close();
+  });
+
+  it('a malicious user.color neither covers the page nor makes it fetch a URL; the caret shows with a plain colour', async () => {
+    const documentId = uniqueDocId('caret-colour');
+    // Same origin as the page, so that the page's CSP would let the fetch through: only the
+    // colour's handling can stop it.
+    const probePath = `/caret-probe-${documentId}`;
+    const malicious = `red;position:fixed;inset:0;z-index:9999;background:url(${node.url}${probePath})`;
+
+    const page: Page = await (await browser.newContext({ viewport: { width: 1000, height: 700 } })).newPage();
+    const probed: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes(probePath)) probed.push(request.url());
+    });
+    await page.goto(`${node.url}/d/${documentId}`);
+    await page.locator('#save-status[data-state="saved"]').waitFor();
+
+    const mallory = yWebsocketClient(node.wsUrl, documentId, { doc: new Y.Doc() });
+    try {
+      await whenSynced(mallory.provider);
+      mallory.text.insert(0, 'Hello from Mallory\n');
+      mallory.provider.awareness.setLocalState({
+        user: { name: 'Mallory', color: malicious, colorLight: malicious },
+        cursor: {
+          anchor: Y.createRelativePositionFromTypeIndex(mallory.text, 0),
+          head: Y.createRelativePositionFromTypeIndex(mallory.text, 5),
+        },
+      });
+      // Her caret (with her name) and her selection are drawn: the page has her state.
+      await page.locator('#editor .cm-ySelectionInfo', { hasText: 'Mallory' }).waitFor();
+      await page.locator('#editor .cm-ySelection').first().waitFor();
+
+      const drawn = await page.evaluate(() => {
+        const marks = Array.from(document.querySelectorAll<HTMLElement>('#editor .cm-ySelectionCaret, #editor .cm-ySelection'));
+        const isMark = (element: Element | null) => element !== null && marks.some((mark) => mark === element || mark.contains(element));
+        const corners = [
+          [5, 5],
+          [995, 5],
+          [500, 350],
+          [5, 695],
+          [995, 695],
+        ];
+        return {
+          styles: marks.map((mark) => mark.getAttribute('style') ?? ''),
+          positions: marks.map((mark) => getComputedStyle(mark).position),
+          marksAtPoints: corners.filter(([x, y]) => isMark(document.elementFromPoint(x!, y!))).length,
+          caretColour: getComputedStyle(document.querySelector('#editor .cm-ySelectionCaret')!).backgroundColor,
+        };
+      });
+      expect.soft(drawn.styles.join(' ')).not.toMatch(/position|inset|url\(/);
+      expect.soft(drawn.positions).not.toContain('fixed');
+      expect.soft(drawn.marksAtPoints).toBe(0);
+      expect.soft(drawn.caretColour).toMatch(/^rgb\(/);
+      // Two frames painted, then a request of our own: anything the painted caret made the page
+      // fetch was asked for before it, and Playwright reports requests in the order they are made.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      const barrier = page.waitForRequest((request) => request.url().endsWith('/health?after-caret'));
+      await page.evaluate(() => fetch('/health?after-caret'));
+      await barrier;
+      expect(probed).toEqual([]);
+    } finally {
+      mallory.provider.destroy();
+      await page.context().close();
+    }
+  });
+});
