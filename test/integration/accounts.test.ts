@@ -57,6 +57,8 @@ describe('accounts', () => {
     // The token lives what expiresIn says (15 minutes), not a thousand times longer.
     const claims = JSON.parse(Buffer.from(registered.body.accessToken.split('.')[1], 'base64url').toString());
     expect(claims.exp - claims.iat).toBe(900);
+    // Issuer and audience are in every token we issue: verification requires them.
+    expect(claims).toMatchObject({ sub: registered.body.user.id, iss: 'tandem', aud: 'tandem' });
 
     const mine = await me(registered.body.accessToken);
     expect(mine.status).toBe(200);
