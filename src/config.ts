@@ -97,11 +97,20 @@ const EnvSchema = Type.Object({
    * stops at the rate, so only a socket that keeps pouring in regardless gets there.
    */
   SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
+  /**
+   * scrypt's cost N for new password hashes (a power of two; 128·N·8 bytes per hash). The
+   * default is OWASP's minimum, 2^17 (128 MiB, about half a second); production refuses less.
+   * Lower only for test suites that register many users.
+   */
+  PASSWORD_SCRYPT_N: Type.Integer({ minimum: 1024, maximum: 2 ** 18, default: 2 ** 17 }),
   /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 });
 
 type Env = Static<typeof EnvSchema>;
+
+/** OWASP's minimum scrypt cost (src/access/passwords.ts hashes with what PASSWORD_SCRYPT_N says). */
+const OWASP_SCRYPT_N = 2 ** 17;
 
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
@@ -132,6 +141,8 @@ export interface Config {
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
   metricsToken: string | null;
+  /** scrypt N for new password hashes (PASSWORD_SCRYPT_N). */
+  passwordScryptN: number;
 }
 
 /** How user access tokens are signed and verified. */
@@ -192,6 +203,14 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   if (parsed.NODE_ENV === 'production' && parsed.AUTH === 'on' && !parsed.JWT_SECRET && !parsed.JWT_PUBLIC_KEY) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (or set JWT_PUBLIC_KEY)');
   }
+  // Only once it is an integer in range (else already reported above).
+  const scryptN = parsed.PASSWORD_SCRYPT_N;
+  if (!problems.some((problem) => problem.startsWith('PASSWORD_SCRYPT_N'))) {
+    if ((scryptN & (scryptN - 1)) !== 0) problems.push('PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)');
+    else if (parsed.NODE_ENV === 'production' && scryptN < OWASP_SCRYPT_N) {
+      problems.push(`PASSWORD_SCRYPT_N: at least ${OWASP_SCRYPT_N} (2^17, OWASP's minimum) when NODE_ENV=production`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -242,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
     socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
     metricsToken: parsed.METRICS_TOKEN ?? null,
+    passwordScryptN: parsed.PASSWORD_SCRYPT_N,
   } satisfies Config);
 }
 

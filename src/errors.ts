@@ -56,13 +56,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;
+  /** Sent as Retry-After (REST): when a refusal (RATE_LIMITED) is over, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: unknown }) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: unknown; retryAfterSeconds?: number }) {
     super(detail ?? ERRORS[code].title, { cause: options?.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = options?.details;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

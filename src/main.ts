@@ -29,6 +29,7 @@ import { createAccessService } from './access/access-service.ts';
 import { watchAccessChanges } from './access/access-watch.ts';
 import { createAuthorizer } from './access/authorizer.ts';
 import { newDocumentKeys } from './access/document-keys.ts';
+import { createPasswordHasher } from './access/passwords.ts';
 import { createAccessRepository } from './storage/access-repository.ts';
 import { createAccountRepository } from './storage/account-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
@@ -127,7 +128,14 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       // Every committed update is published on the bus (by whichever node committed it), and reaches this node's subscribers too.
       changes: { watch: (id, changed) => bus.subscribe(id, (message) => message.kind === 'update' && changed(message.seq)) },
     },
-    access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
+    access: {
+      store: accessStore,
+      authorizer,
+      service: accessService,
+      audit,
+      accounts: createAccountRepository(db.prisma),
+      passwords: createPasswordHasher({ N: config.passwordScryptN }),
+    },
     config,
     redis,
     logger,

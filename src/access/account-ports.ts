@@ -36,6 +36,11 @@ export interface AccountStore {
   ): Promise<UserRecord | null>;
   /** By the lower-cased email, with the password hash to check against. */
   userByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null>;
+  /**
+   * Stores `next` as the user's password hash if `previous` is still the stored one (a
+   * password changed meanwhile is not overwritten); whether it did.
+   */
+  replacePasswordHash(userId: string, previous: string, next: string): Promise<boolean>;
   user(id: string): Promise<UserRecord | null>;
   workspacesOf(userId: string): Promise<{ id: string; name: string; role: Role }[]>;
 

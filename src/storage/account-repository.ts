@@ -42,6 +42,11 @@ export function createAccountRepository(prisma: PrismaClient): AccountStore {
       return prisma.user.findUnique({ where: { email }, select: { ...userFields, passwordHash: true } });
     },
 
+    async replacePasswordHash(userId, previous, next) {
+      const { count } = await prisma.user.updateMany({ where: { id: userId, passwordHash: previous }, data: { passwordHash: next } });
+      return count === 1;
+    },
+
     async user(id) {
       return prisma.user.findUnique({ where: { id }, select: userFields });
     },

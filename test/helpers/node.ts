@@ -46,6 +46,9 @@ export async function startTestNode(
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
     COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
+    // Suites register hundreds of users: scrypt at 2^12 instead of OWASP's 2^17 (half a second
+    // each). test/integration/password-hashing.test.ts runs the shipped cost.
+    PASSWORD_SCRYPT_N: '4096',
     ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
     ...options.env,
   });

@@ -61,6 +61,8 @@ export async function startServerProcess(
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
     COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
+    // As test/helpers/node.ts: cheap password hashing for suites that register many users.
+    PASSWORD_SCRYPT_N: '4096',
     ...options.env,
   };
   delete env.DATABASE_URL;

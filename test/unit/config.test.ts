@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 1200,
       socketMaxQueuedMessages: 20_000,
       metricsToken: null,
+      passwordScryptN: 131072,
       compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
       expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
       jobs: { prefix: 'tandem', attempts: 5, backoffMs: 1000, workerConcurrency: 4, workerLockMs: 30_000 },
@@ -108,6 +109,7 @@ describe('loadConfig', () => {
       WEBHOOK_TIMEOUT_MS: '3000',
       WEBHOOK_DISABLE_AFTER: '5',
       WEBHOOK_DEBOUNCE_MS: '0',
+      PASSWORD_SCRYPT_N: '262144',
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -132,11 +134,22 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 150,
       socketMaxQueuedMessages: 500,
       metricsToken: 'scrape-me-0123456789',
+      passwordScryptN: 262144,
       compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
       expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },
       jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
       webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0 },
     });
+  });
+
+  it("refuses a PASSWORD_SCRYPT_N that is not a power of two, out of range, or under OWASP's 2^17 in production", () => {
+    expect(problemsOf({ PASSWORD_SCRYPT_N: '100000' })).toEqual(['PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)']);
+    expect(problemsOf({ PASSWORD_SCRYPT_N: '512' })[0]).toMatch(/^PASSWORD_SCRYPT_N: /);
+    expect(problemsOf({ PASSWORD_SCRYPT_N: String(2 ** 19) })[0]).toMatch(/^PASSWORD_SCRYPT_N: /);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(40), PASSWORD_SCRYPT_N: '65536' })).toEqual([
+      "PASSWORD_SCRYPT_N: at least 131072 (2^17, OWASP's minimum) when NODE_ENV=production",
+    ]);
+    expect(loadConfig({ PASSWORD_SCRYPT_N: '4096' }).passwordScryptN).toBe(4096);
   });
 
   it('refuses a SHUTDOWN_TIMEOUT_MS that is not a whole number of milliseconds, or under 100', () => {
