@@ -80,8 +80,13 @@ const EnvSchema = Type.Object({
    * (rate limits, audit): "true" (all), a number of hops, or comma-separated proxy addresses.
    */
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
-  /** REST requests per minute, per credential (or per IP without one). */
+  /** REST requests per minute, per accepted credential (per IP without one, or with a refused one). */
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
+  /** Logins and registrations (each runs scrypt) per minute from one IP, whatever token they carry. */
+  PASSWORD_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  /** Login attempts per account (right or wrong, from any address) per window; past it, 429 until the window ends. */
+  LOGIN_ATTEMPTS_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10 }),
+  LOGIN_ATTEMPT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   /**
    * New WebSocket connections per minute from one IP; past it: close 1013 (clients retry).
    * Sized for a whole node's clients (5,000 in the benchmarks) reconnecting at once from one
@@ -136,6 +141,9 @@ export interface Config {
   /** Fastify's trustProxy: false (the default) believes no X-Forwarded-For. */
   trustProxy: boolean | number | string;
   rateLimitPerMinute: number;
+  passwordRateLimitPerMinute: number;
+  loginAttemptsPerAccount: number;
+  loginAttemptWindowSeconds: number;
   socketConnectionsPerMinute: number;
   socketMessagesPerSecond: number;
   collabSocketMessagesPerSecond: number;
@@ -256,6 +264,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
       : null,
     trustProxy: trustProxyOf(parsed.TRUST_PROXY),
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    passwordRateLimitPerMinute: parsed.PASSWORD_RATE_LIMIT_PER_MINUTE,
+    loginAttemptsPerAccount: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT,
+    loginAttemptWindowSeconds: parsed.LOGIN_ATTEMPT_WINDOW_SECONDS,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
