@@ -108,6 +108,8 @@ const EnvSchema = Type.Object({
    * Lower only for test suites that register many users.
    */
   PASSWORD_SCRYPT_N: Type.Integer({ minimum: 1024, maximum: 2 ** 18, default: 2 ** 17 }),
+  /** Bearer token of the operator for /v1/admin/* (verifying users' email addresses); unset: those routes answer 403. */
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32 })),
   /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 });
@@ -149,6 +151,8 @@ export interface Config {
   collabSocketMessagesPerSecond: number;
   socketMaxQueuedMessages: number;
   metricsToken: string | null;
+  /** ADMIN_TOKEN; null: no operator routes. */
+  adminToken: string | null;
   /** scrypt N for new password hashes (PASSWORD_SCRYPT_N). */
   passwordScryptN: number;
 }
@@ -272,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
     socketMaxQueuedMessages: parsed.SOCKET_MAX_QUEUED_MESSAGES,
     metricsToken: parsed.METRICS_TOKEN ?? null,
+    adminToken: parsed.ADMIN_TOKEN ?? null,
     passwordScryptN: parsed.PASSWORD_SCRYPT_N,
   } satisfies Config);
 }

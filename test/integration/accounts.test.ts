@@ -47,7 +47,7 @@ describe('accounts', () => {
     const registered = await anonymous.post('/auth/register', { email: `  ${email.toUpperCase()} `, password: secret, name: 'Ada' });
     expect(registered.status).toBe(201);
     expect(registered.body).toEqual({
-      user: { id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String) },
+      user: { id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String), emailVerifiedAt: null },
       accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       refreshToken: expect.stringMatching(/^tdr_[\w-]{43}$/),
       tokenType: 'Bearer',
@@ -67,6 +67,7 @@ describe('accounts', () => {
       email,
       name: 'Ada',
       createdAt: registered.body.user.createdAt,
+      emailVerifiedAt: null,
       workspaces: [{ id: expect.any(String), name: "Ada's workspace", role: 'owner' }],
     });
 

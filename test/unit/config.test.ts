@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 1200,
       socketMaxQueuedMessages: 20_000,
       metricsToken: null,
+      adminToken: null,
       passwordScryptN: 131072,
       compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
       expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
@@ -116,6 +117,7 @@ describe('loadConfig', () => {
       WEBHOOK_DISABLE_AFTER: '5',
       WEBHOOK_DEBOUNCE_MS: '0',
       PASSWORD_SCRYPT_N: '262144',
+      ADMIN_TOKEN: 'a'.repeat(32),
     });
     expect(config).toEqual({
       nodeEnv: 'production',
@@ -143,6 +145,7 @@ describe('loadConfig', () => {
       collabSocketMessagesPerSecond: 150,
       socketMaxQueuedMessages: 500,
       metricsToken: 'scrape-me-0123456789',
+      adminToken: 'a'.repeat(32),
       passwordScryptN: 262144,
       compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
       expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },

@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import type { UserRecord } from '../../access/account-ports.ts';
 import { type AccountService, normalizeEmail, type Session } from '../../access/account-service.ts';
 import { ROLES } from '../../access/permissions.ts';
 import type { Principal } from '../../access/principal.ts';
 import { AppError } from '../../errors.ts';
 import { Problem } from '../rest/schemas.ts';
+import { UserView, userView } from './access-schemas.ts';
 
 /** Surrounding spaces are allowed (the service trims); inside, one @ and no spaces. */
 const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
@@ -14,12 +14,6 @@ const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^\\s*[^\\s@]
 const Password = Type.String({ minLength: 8, maxLength: 256 });
 const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-const UserView = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-});
 
 const SessionView = Type.Object({
   user: UserView,
@@ -36,7 +30,6 @@ const MeView = Type.Intersect([
 
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, Problem]));
 
-const userView = (user: UserRecord) => ({ ...user, createdAt: user.createdAt.toISOString() });
 const sessionView = (session: Session) => ({ ...session, user: userView(session.user), tokenType: 'Bearer' as const });
 
 /** The account a credential speaks for: a person's token, or an API key (for the person who made it). */
