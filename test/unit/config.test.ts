@@ -99,6 +99,8 @@ describe('loadConfig', () => {
       COLLAB_SOCKET_MESSAGES_PER_SECOND: '150',
       SOCKET_MAX_QUEUED_MESSAGES: '500',
       METRICS_TOKEN: 'scrape-me-0123456789',
+      PASSWORD_SCRYPT_N: '262144',
+      ADMIN_TOKEN: 'a'.repeat(32),
       COMPACT_SWEEP_MS: '0',
       KEEP_RAW_LOG_HOURS: '1',
       KEEP_CHECKPOINT_DAYS: '2',
@@ -116,8 +118,6 @@ describe('loadConfig', () => {
       WEBHOOK_TIMEOUT_MS: '3000',
       WEBHOOK_DISABLE_AFTER: '5',
       WEBHOOK_DEBOUNCE_MS: '0',
-      PASSWORD_SCRYPT_N: '262144',
-      ADMIN_TOKEN: 'a'.repeat(32),
     });
     expect(config).toEqual({
       nodeEnv: 'production',
