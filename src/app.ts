@@ -10,6 +10,7 @@ import type { AccessService } from './access/access-service.ts';
 import { type AccountStore, createAccountService } from './access/account-service.ts';
 import type { Authorizer } from './access/authorizer.ts';
 import { createCredentials } from './access/credentials.ts';
+import type { PasswordHasher } from './access/passwords.ts';
 import type { AccessStore, AuditLog } from './access/ports.ts';
 import { socketAccessFor } from './access/socket-access.ts';
 import { canSignTokens, registerJwt } from './http/auth/jwt.ts';
@@ -31,7 +32,14 @@ export interface AppDeps {
   rest: Omit<RestDeps, 'credentials' | 'authorizer' | 'access' | 'accounts'>;
   /** What /mcp needs besides the REST services: search, and documents' changes for resource notifications. */
   mcp: Pick<McpDeps, 'search' | 'changes'>;
-  access: { store: AccessStore; authorizer: Authorizer; service: AccessService; audit: AuditLog; accounts: AccountStore };
+  access: {
+    store: AccessStore;
+    authorizer: Authorizer;
+    service: AccessService;
+    audit: AuditLog;
+    accounts: AccountStore;
+    passwords: PasswordHasher;
+  };
   logger: FastifyBaseLogger;
   collab: CollabServer;
   service: { name: string; version: string };
@@ -93,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const accounts = createAccountService({
     store: deps.access.accounts,
     audit,
+    passwords: deps.access.passwords,
     signAccessToken: (userId) => app.jwt.sign({ sub: userId }),
     canSign: canSignTokens(deps.config.jwt),
     accessTokenTtlSeconds: deps.config.jwt.accessTokenTtlSeconds,

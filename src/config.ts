@@ -99,8 +99,13 @@ const EnvSchema = Type.Object({
    * (rate limits, audit): "true" (all), a number of hops, or comma-separated proxy addresses.
    */
   TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
-  /** REST requests per minute, per credential (or per IP without one). */
+  /** REST requests per minute, per accepted credential (per IP without one, or with a refused one). */
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
+  /** Logins and registrations (each runs scrypt) per minute from one IP, whatever token they carry. */
+  PASSWORD_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  /** Login attempts per account (right or wrong, from any address) per window; past it, 429 until the window ends. */
+  LOGIN_ATTEMPTS_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10 }),
+  LOGIN_ATTEMPT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   /**
    * New WebSocket connections per minute from one IP; past it: close 1013 (clients retry).
    * Sized for a whole node's clients (5,000 in the benchmarks) reconnecting at once from one
@@ -116,6 +121,14 @@ const EnvSchema = Type.Object({
    * stops at the rate, so only a socket that keeps pouring in regardless gets there.
    */
   SOCKET_MAX_QUEUED_MESSAGES: Type.Integer({ minimum: 1, default: 20_000 }),
+  /**
+   * scrypt's cost N for new password hashes (a power of two; 128·N·8 bytes per hash). The
+   * default is OWASP's minimum, 2^17 (128 MiB, about half a second); production refuses less.
+   * Lower only for test suites that register many users.
+   */
+  PASSWORD_SCRYPT_N: Type.Integer({ minimum: 1024, maximum: 2 ** 18, default: 2 ** 17 }),
+  /** Bearer token of the operator for /v1/admin/* (verifying users' email addresses); unset: those routes answer 403. */
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32 })),
   /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   /** Awareness client ids one socket may hold per document (a browser tab has one); further new ids are dropped. */
@@ -135,6 +148,9 @@ const EnvSchema = Type.Object({
 });
 
 type Env = Static<typeof EnvSchema>;
+
+/** OWASP's minimum scrypt cost (src/access/passwords.ts hashes with what PASSWORD_SCRYPT_N says). */
+const OWASP_SCRYPT_N = 2 ** 17;
 
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
@@ -163,6 +179,9 @@ export interface Config {
   /** Fastify's trustProxy: false (the default) believes no X-Forwarded-For. */
   trustProxy: boolean | number | string;
   rateLimitPerMinute: number;
+  passwordRateLimitPerMinute: number;
+  loginAttemptsPerAccount: number;
+  loginAttemptWindowSeconds: number;
   socketConnectionsPerMinute: number;
   socketMessagesPerSecond: number;
   collabSocketMessagesPerSecond: number;
@@ -171,6 +190,10 @@ export interface Config {
   awareness: { clientsPerConnection: number; statesPerDocument: number; bytesPerDocument: number; bytesPerState: number };
   mcpSessions: { perUser: number; perNode: number };
   maxApiKeysPerUser: number;
+  /** ADMIN_TOKEN; null: no operator routes. */
+  adminToken: string | null;
+  /** scrypt N for new password hashes (PASSWORD_SCRYPT_N). */
+  passwordScryptN: number;
 }
 
 /** How user access tokens are signed and verified. */
@@ -234,6 +257,14 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   for (const name of parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS) : []) {
     if (!isHostName(name)) problems.push(`ALLOWED_HOSTS: ${JSON.stringify(name)} is not a host name (no scheme, no port: tandem.example.com, [::1])`);
   }
+  // Only once it is an integer in range (else already reported above).
+  const scryptN = parsed.PASSWORD_SCRYPT_N;
+  if (!problems.some((problem) => problem.startsWith('PASSWORD_SCRYPT_N'))) {
+    if ((scryptN & (scryptN - 1)) !== 0) problems.push('PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)');
+    else if (parsed.NODE_ENV === 'production' && scryptN < OWASP_SCRYPT_N) {
+      problems.push(`PASSWORD_SCRYPT_N: at least ${OWASP_SCRYPT_N} (2^17, OWASP's minimum) when NODE_ENV=production`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return Object.freeze({
@@ -282,6 +313,9 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     allowedHosts: parsed.ALLOWED_HOSTS ? listOf(parsed.ALLOWED_HOSTS).map((name) => name.toLowerCase()) : null,
     trustProxy: trustProxyOf(parsed.TRUST_PROXY),
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    passwordRateLimitPerMinute: parsed.PASSWORD_RATE_LIMIT_PER_MINUTE,
+    loginAttemptsPerAccount: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT,
+    loginAttemptWindowSeconds: parsed.LOGIN_ATTEMPT_WINDOW_SECONDS,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,
     collabSocketMessagesPerSecond: parsed.COLLAB_SOCKET_MESSAGES_PER_SECOND,
@@ -295,6 +329,8 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     },
     mcpSessions: { perUser: parsed.MCP_MAX_SESSIONS_PER_USER, perNode: parsed.MCP_MAX_SESSIONS_PER_NODE },
     maxApiKeysPerUser: parsed.MAX_API_KEYS_PER_USER,
+    adminToken: parsed.ADMIN_TOKEN ?? null,
+    passwordScryptN: parsed.PASSWORD_SCRYPT_N,
   } satisfies Config);
 }
 

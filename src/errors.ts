@@ -9,12 +9,14 @@ export const ERRORS = {
     title: 'Invalid document id (1-128 characters of A-Z a-z 0-9 . _ -)',
   },
   VALIDATION_FAILED: { status: 400, title: 'Request failed validation' },
+  VERIFICATION_TOKEN_INVALID: { status: 400, title: 'Unknown, used or expired email verification token' },
   UNAUTHORIZED: { status: 401, title: 'Missing or invalid credential' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
   NOT_FOUND: { status: 404, title: 'No such route' },
   USER_NOT_FOUND: { status: 404, title: 'No such user' },
   WORKSPACE_NOT_FOUND: { status: 404, title: 'No such workspace (or you are not a member)' },
   API_KEY_NOT_FOUND: { status: 404, title: 'No such API key' },
+  INVITATION_NOT_FOUND: { status: 404, title: 'No pending invitation for this email address' },
   DOC_NOT_FOUND: { status: 404, title: 'No such document' },
   VERSION_NOT_FOUND: { status: 404, title: 'No such version of this document (outside its kept history)' },
   COMMENT_NOT_FOUND: { status: 404, title: 'No such comment on this document' },
@@ -31,6 +33,7 @@ export const ERRORS = {
   BASE_VERSION_GONE: { status: 409, title: 'The base version is older than the kept history; read the document again' },
   EMAIL_TAKEN: { status: 409, title: 'An account with this email already exists' },
   LAST_OWNER: { status: 409, title: 'A workspace keeps at least one owner; make someone else owner first' },
+  TOO_MANY_INVITATIONS: { status: 409, title: 'Too many pending invitations here; revoke some first' },
   VERSION_NAME_TAKEN: { status: 409, title: 'This document already has a version with that name' },
   API_KEY_LIMIT: { status: 409, title: 'Too many active API keys: revoke one before making another' },
   PRECONDITION_FAILED: { status: 412, title: 'The document is no longer at the version given in If-Match' },
@@ -64,13 +67,16 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly details: unknown;
+  /** Sent as Retry-After (REST): when a refusal (RATE_LIMITED) is over, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: unknown }) {
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown; details?: unknown; retryAfterSeconds?: number }) {
     super(detail ?? ERRORS[code].title, { cause: options?.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.details = options?.details;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -26,11 +26,15 @@ import { createDocumentRepository } from './storage/document-repository.ts';
 import { createDocumentStore } from './storage/document-store.ts';
 import { migrate } from './storage/migrate.ts';
 import { createAccessService } from './access/access-service.ts';
+import { createEmailVerification } from './access/email-verification.ts';
 import { watchAccessChanges } from './access/access-watch.ts';
 import { createAuthorizer } from './access/authorizer.ts';
 import { newDocumentKeys } from './access/document-keys.ts';
+import { createPasswordHasher } from './access/passwords.ts';
 import { createAccessRepository } from './storage/access-repository.ts';
 import { createAccountRepository } from './storage/account-repository.ts';
+import { createInvitationRepository } from './storage/invitation-repository.ts';
+import { createVerificationRepository } from './storage/verification-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
 import { createBullmqQueues } from './jobs/bullmq-jobs.ts';
@@ -124,16 +128,31 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   });
   const audit = createAuditLog(db.prisma, logger);
   const authorizer = createAuthorizer(accessStore);
-  const accessService = createAccessService({ store: accessStore, authorizer, audit, maxApiKeysPerUser: config.maxApiKeysPerUser });
+  const accessService = createAccessService({
+    store: accessStore,
+    invitations: createInvitationRepository(db.prisma),
+    authorizer,
+    audit,
+    maxApiKeysPerUser: config.maxApiKeysPerUser,
+  });
+  const accountStore = createAccountRepository(db.prisma);
+  const verification = createEmailVerification({ store: createVerificationRepository(db.prisma), accounts: accountStore, audit });
 
   const app = await buildApp({
-    rest: { documents, history, jobs: publisher, comments, notifications, webhooks },
+    rest: { documents, history, jobs: publisher, comments, notifications, webhooks, verification, adminToken: config.adminToken },
     mcp: {
       search: createDocumentSearch({ documents }),
       // Every committed update is published on the bus (by whichever node committed it), and reaches this node's subscribers too.
       changes: { watch: (id, changed) => bus.subscribe(id, (message) => message.kind === 'update' && changed(message.seq)) },
     },
-    access: { store: accessStore, authorizer, service: accessService, audit, accounts: createAccountRepository(db.prisma) },
+    access: {
+      store: accessStore,
+      authorizer,
+      service: accessService,
+      audit,
+      accounts: accountStore,
+      passwords: createPasswordHasher({ N: config.passwordScryptN }),
+    },
     config,
     redis,
     logger,

@@ -2,7 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Authorizer } from './authorizer.ts';
 import { newDocumentKeys } from './document-keys.ts';
-import type { AccessAdminStore, AccessStore, ApiKeyRecord, AuditLog, SocketTokenGrant } from './ports.ts';
+import { normalizeEmail } from './account-service.ts';
+import type {
+  AccessAdminStore,
+  AccessStore,
+  ApiKeyRecord,
+  AuditLog,
+  InvitationStore,
+  ShareInvitationRecord,
+  SocketTokenGrant,
+  WorkspaceInvitationRecord,
+} from './ports.ts';
 import { canManageMember, type Role, type Scope, type SharePermission } from './permissions.ts';
 import { describePrincipal, type Principal } from './principal.ts';
 import { displayPrefix, hashSecret, newSecret } from './secrets.ts';
@@ -14,6 +24,7 @@ export type AccessService = ReturnType<typeof createAccessService>;
 
 interface AccessServiceDeps {
   store: AccessStore & AccessAdminStore;
+  invitations: InvitationStore;
   authorizer: Authorizer;
   audit: AuditLog;
   /**
@@ -22,6 +33,15 @@ interface AccessServiceDeps {
    */
   maxApiKeysPerUser: number;
 }
+
+/** Pending invitations one workspace, or one document, may hold at once. */
+export const MAX_PENDING_INVITATIONS = 1000;
+
+/** Who a membership or share by email or user id goes to: an account, or an address still to be verified. */
+type Recipient = { userId: string } | { email: string };
+
+export type MemberChange = { kind: 'member' } | { kind: 'invited'; invitation: WorkspaceInvitationRecord };
+export type ShareChange = { kind: 'shared' } | { kind: 'invited'; invitation: ShareInvitationRecord };
 
 const newId = () => randomBytes(12).toString('base64url');
 
@@ -37,17 +57,36 @@ function actingUser(principal: Principal, what: string): string {
  * one-time socket tokens. Every change that takes access away bumps the access epoch (in
  * the store), so live sockets everywhere are re-checked.
  */
-export function createAccessService({ store, authorizer, audit, maxApiKeysPerUser }: AccessServiceDeps) {
+export function createAccessService({ store, invitations, authorizer, audit, maxApiKeysPerUser }: AccessServiceDeps) {
   async function roleIn(workspaceId: string, userId: string): Promise<Role> {
     const role = await store.role(workspaceId, userId);
     if (!role) throw new AppError('WORKSPACE_NOT_FOUND');
     return role;
   }
 
-  async function userIdOf(target: { userId?: string | undefined; email?: string | undefined }): Promise<string> {
-    const userId = target.userId ?? (target.email !== undefined ? await store.userIdByEmail(target.email) : null);
-    if (!userId || !(await store.userExists(userId))) throw new AppError('USER_NOT_FOUND');
-    return userId;
+  /**
+   * By user id: that account, verified or not (whoever knows the id was given it by its
+   * owner). By email: the account whose verified address it is; otherwise the address
+   * itself, for an invitation. An unverified account and no account get the same answer, so
+   * sharing does not tell which addresses have accounts, and whoever registered an address
+   * first does not receive what is sent to it.
+   */
+  async function recipientOf(target: { userId?: string | undefined; email?: string | undefined }): Promise<Recipient> {
+    if (target.userId !== undefined) {
+      if (!(await store.userExists(target.userId))) throw new AppError('USER_NOT_FOUND');
+      return { userId: target.userId };
+    }
+    if (target.email === undefined) throw new AppError('VALIDATION_FAILED', 'Name the user by userId or email');
+    const email = normalizeEmail(target.email);
+    const userId = await store.verifiedUserIdByEmail(email);
+    return userId ? { userId } : { email };
+  }
+
+  /** Owners and admins manage invitations; members see them (as they see members); guests neither. */
+  async function invitationsRole(principal: Principal, workspaceId: string): Promise<Role> {
+    const role = await roleIn(workspaceId, actingUser(principal, 'manage invitations'));
+    if (role === 'guest') throw new AppError('FORBIDDEN', 'Guests see the documents shared with them, not who is invited');
+    return role;
   }
 
   return {
@@ -126,14 +165,42 @@ export function createAccessService({ store, authorizer, audit, maxApiKeysPerUse
       workspaceId: string,
       target: { userId?: string | undefined; email?: string | undefined; role: Role },
       ip: string,
-    ): Promise<void> {
-      const actor = await roleIn(workspaceId, actingUser(principal, 'manage members'));
-      const userId = await userIdOf(target);
-      if (!canManageMember(actor, await store.role(workspaceId, userId), target.role)) {
+    ): Promise<MemberChange> {
+      const actingUserId = actingUser(principal, 'manage members');
+      const actor = await roleIn(workspaceId, actingUserId);
+      const recipient = await recipientOf(target);
+      const current = 'userId' in recipient ? await store.role(workspaceId, recipient.userId) : await invitations.workspaceInvitation(workspaceId, recipient.email);
+      if (!canManageMember(actor, current, target.role)) {
         throw new AppError('FORBIDDEN', 'Owners manage every member; admins manage members and guests');
       }
-      await store.setMember(workspaceId, userId, target.role);
-      audit.record({ kind: 'member.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { workspaceId, role: target.role } });
+      if ('email' in recipient) {
+        const invitation = await invitations.inviteToWorkspace(
+          { workspaceId, email: recipient.email, role: target.role, invitedBy: actingUserId },
+          MAX_PENDING_INVITATIONS,
+        );
+        if (!invitation) throw new AppError('TOO_MANY_INVITATIONS', `A workspace holds at most ${MAX_PENDING_INVITATIONS} pending invitations`);
+        // The address is personal data: the audit names the workspace and the role, not whom.
+        audit.record({ kind: 'member.invited', actor: describePrincipal(principal), target: `workspace:${workspaceId}`, ip, details: { role: target.role } });
+        return { kind: 'invited', invitation };
+      }
+      await store.setMember(workspaceId, recipient.userId, target.role);
+      audit.record({ kind: 'member.changed', actor: describePrincipal(principal), target: `user:${recipient.userId}`, ip, details: { workspaceId, role: target.role } });
+      return { kind: 'member' };
+    },
+
+    async workspaceInvitations(principal: Principal, workspaceId: string): Promise<WorkspaceInvitationRecord[]> {
+      await invitationsRole(principal, workspaceId);
+      return invitations.workspaceInvitations(workspaceId);
+    },
+
+    async revokeWorkspaceInvitation(principal: Principal, workspaceId: string, email: string, ip: string): Promise<void> {
+      const actor = await invitationsRole(principal, workspaceId);
+      const address = normalizeEmail(email);
+      const pending = await invitations.workspaceInvitation(workspaceId, address);
+      if (pending === null) throw new AppError('INVITATION_NOT_FOUND');
+      if (!canManageMember(actor, pending, null)) throw new AppError('FORBIDDEN', 'Owners manage every invitation; admins those of members and guests');
+      await invitations.removeWorkspaceInvitation(workspaceId, address);
+      audit.record({ kind: 'invitation.revoked', actor: describePrincipal(principal), target: `workspace:${workspaceId}`, ip });
     },
 
     async removeMember(principal: Principal, workspaceId: string, userId: string, ip: string): Promise<void> {
@@ -157,10 +224,28 @@ export function createAccessService({ store, authorizer, audit, maxApiKeysPerUse
       documentId: string,
       target: { userId?: string | undefined; email?: string | undefined; permission: SharePermission },
       ip: string,
-    ): Promise<void> {
-      const userId = await userIdOf(target);
-      await store.setShare(documentId, userId, target.permission);
-      audit.record({ kind: 'share.changed', actor: describePrincipal(principal), target: `user:${userId}`, ip, details: { documentId, permission: target.permission } });
+    ): Promise<ShareChange> {
+      const recipient = await recipientOf(target);
+      if ('email' in recipient) {
+        const invitation = await invitations.inviteToDocument(
+          { documentId, email: recipient.email, permission: target.permission, invitedBy: actingUser(principal, 'invite by email') },
+          MAX_PENDING_INVITATIONS,
+        );
+        if (!invitation) throw new AppError('TOO_MANY_INVITATIONS', `A document holds at most ${MAX_PENDING_INVITATIONS} pending invitations`);
+        audit.record({ kind: 'share.invited', actor: describePrincipal(principal), target: `document:${documentId}`, ip, details: { permission: target.permission } });
+        return { kind: 'invited', invitation };
+      }
+      await store.setShare(documentId, recipient.userId, target.permission);
+      audit.record({ kind: 'share.changed', actor: describePrincipal(principal), target: `user:${recipient.userId}`, ip, details: { documentId, permission: target.permission } });
+      return { kind: 'shared' };
+    },
+
+    /** The routes have checked admin permission on the document. */
+    documentInvitations: (documentId: string) => invitations.documentInvitations(documentId),
+
+    async revokeDocumentInvitation(principal: Principal, documentId: string, email: string, ip: string): Promise<void> {
+      if (!(await invitations.removeDocumentInvitation(documentId, normalizeEmail(email)))) throw new AppError('INVITATION_NOT_FOUND');
+      audit.record({ kind: 'invitation.revoked', actor: describePrincipal(principal), target: `document:${documentId}`, ip });
     },
 
     async removeShare(principal: Principal, documentId: string, userId: string, ip: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { AccountStore, RefreshTokenRecord, UserRecord } from './account-ports.ts';
-import { dummyVerify, hashPassword, verifyPassword } from './passwords.ts';
+import type { PasswordHasher } from './passwords.ts';
 import type { Role } from './permissions.ts';
 import type { AuditLog } from './ports.ts';
 import { hashSecret, newSecret, SECRET_PREFIX } from './secrets.ts';
@@ -14,6 +14,7 @@ export const REFRESH_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export interface AccountServiceDeps {
   store: AccountStore;
   audit: AuditLog;
+  passwords: PasswordHasher;
   /** A user access token (JWT) for this user id. */
   signAccessToken(userId: string): string;
   /** False when this node only verifies tokens from another issuer: then nobody logs in here. */
@@ -47,7 +48,7 @@ const badRefresh = (detail: string) => new AppError('UNAUTHORIZED', detail);
  * never reach the audit log.
  */
 export function createAccountService(deps: AccountServiceDeps) {
-  const { store, audit } = deps;
+  const { store, audit, passwords } = deps;
   const refreshTtlMs = deps.refreshTtlMs ?? REFRESH_TOKEN_TTL_MS;
 
   function requireSigning(): void {
@@ -98,7 +99,7 @@ export function createAccountService(deps: AccountServiceDeps) {
       const email = normalizeEmail(input.email);
       const name = input.name?.trim() ?? '';
       const user = await store.createUser(
-        { id: newId(), email, name, passwordHash: await hashPassword(input.password) },
+        { id: newId(), email, name, passwordHash: await passwords.hash(input.password) },
         // Never named after the email: guests of the workspace see its name.
         { id: newId(), name: name ? `${name}'s workspace` : 'Personal workspace' },
       );
@@ -111,15 +112,18 @@ export function createAccountService(deps: AccountServiceDeps) {
       requireSigning();
       const found = await store.userByEmail(normalizeEmail(input.email));
       if (!found) {
-        await dummyVerify(input.password);
+        await passwords.dummyVerify(input.password);
         audit.record({ kind: 'user.login_failed', ip, details: { reason: 'unknown email' } });
         throw badLogin();
       }
       const { passwordHash, ...user } = found;
-      if (!(await verifyPassword(input.password, passwordHash))) {
+      const checked = await passwords.verify(input.password, passwordHash);
+      if (!checked.ok) {
         audit.record({ kind: 'user.login_failed', actor: `user:${user.id}`, ip, details: { reason: 'wrong password' } });
         throw badLogin();
       }
+      // Stored at an older cost: the plain password is at hand only now, so upgrade it now.
+      if (checked.stale) await store.replacePasswordHash(user.id, passwordHash, await passwords.hash(input.password));
       audit.record({ kind: 'user.login', actor: `user:${user.id}`, ip });
       return startSession(user);
     },

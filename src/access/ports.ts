@@ -67,7 +67,12 @@ export interface AuditEvent {
     | 'api_key.revoked'
     | 'document_keys.rotated'
     | 'share.changed'
+    | 'share.invited'
     | 'member.changed'
+    | 'member.invited'
+    | 'invitation.revoked'
+    | 'email.verification_issued'
+    | 'email.verified'
     | 'workspace.changed'
     | 'access.denied';
   actor?: string | undefined;
@@ -119,12 +124,49 @@ export interface AccessAdminStore {
   workspacesOf(userId: string): Promise<(WorkspaceRecord & { role: Role })[]>;
   updateWorkspace(id: string, changes: { name?: string | undefined; expireAfterDays?: number | null | undefined }): Promise<WorkspaceRecord>;
   members(workspaceId: string): Promise<MemberRecord[]>;
-  userIdByEmail(email: string): Promise<string | null>;
-  /** Adds or changes a member; LAST_OWNER when that would leave the workspace without an owner. */
+  /** The user whose verified address this is (lower-cased); null when none, or not verified. */
+  verifiedUserIdByEmail(email: string): Promise<string | null>;
+  /**
+   * Adds or changes a member; LAST_OWNER when that would leave the workspace without an owner.
+   * An invitation to the workspace waiting for the user's address is dropped: it is answered,
+   * and must not bring them back after a removal.
+   */
   setMember(workspaceId: string, userId: string, role: Role): Promise<void>;
   removeMember(workspaceId: string, userId: string): Promise<boolean>;
   shares(documentId: string): Promise<ShareRecord[]>;
+  /** Adds or changes a share; an invitation to the document waiting for the user's address is dropped. */
   setShare(documentId: string, userId: string, permission: SharePermission): Promise<void>;
   removeShare(documentId: string, userId: string): Promise<boolean>;
   setDocumentKeys(documentId: string, hashes: { readKeyHash: string; writeKeyHash: string }): Promise<void>;
+}
+
+export interface WorkspaceInvitationRecord {
+  email: string;
+  role: Role;
+  createdAt: Date;
+}
+
+export interface ShareInvitationRecord {
+  email: string;
+  permission: SharePermission;
+  createdAt: Date;
+}
+
+/**
+ * Memberships and shares by email that wait for the address to be verified
+ * (storage/invitation-repository.ts). Emails are lower-cased by the caller. An invitation
+ * gives no access, so adding or dropping one needs no access-epoch bump.
+ */
+export interface InvitationStore {
+  workspaceInvitation(workspaceId: string, email: string): Promise<Role | null>;
+  /** Adds or changes one; null (and nothing stored) when `limit` others already wait there. */
+  inviteToWorkspace(invitation: { workspaceId: string; email: string; role: Role; invitedBy: string }, limit: number): Promise<WorkspaceInvitationRecord | null>;
+  workspaceInvitations(workspaceId: string): Promise<WorkspaceInvitationRecord[]>;
+  removeWorkspaceInvitation(workspaceId: string, email: string): Promise<boolean>;
+  inviteToDocument(
+    invitation: { documentId: string; email: string; permission: SharePermission; invitedBy: string },
+    limit: number,
+  ): Promise<ShareInvitationRecord | null>;
+  documentInvitations(documentId: string): Promise<ShareInvitationRecord[]>;
+  removeDocumentInvitation(documentId: string, email: string): Promise<boolean>;
 }

@@ -10,6 +10,7 @@ export const SECRET_PREFIX = {
   documentKey: 'tdk_',
   socketToken: 'tdw_',
   refreshToken: 'tdr_',
+  emailVerification: 'tdv_',
 } as const;
 
 export type SecretKind = keyof typeof SECRET_PREFIX;

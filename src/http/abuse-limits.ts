@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { OriginRules } from './request-origin.ts';
+import { type PasswordLimitsConfig, refuseOverLimit, registerPasswordLimits } from './password-limits.ts';
 import { registerSocketLimits } from './socket-limits.ts';
 
 export type AbuseLimitsConfig = Pick<
@@ -17,7 +18,8 @@ export type AbuseLimitsConfig = Pick<
   | 'socketMessagesPerSecond'
   | 'collabSocketMessagesPerSecond'
   | 'socketMaxQueuedMessages'
->;
+> &
+  PasswordLimitsConfig;
 
 export interface AbuseLimitsOptions {
   config: AbuseLimitsConfig;
@@ -35,8 +37,8 @@ const DOCS_PREFIX = '/docs';
 const REDIS_NAMESPACE = 'tandem:rate-limit:';
 /**
  * Each address also has a ceiling of this many times the per-credential limit, whatever
- * credentials it sends: otherwise a flood with a fresh made-up token per request would get a
- * fresh bucket each time. Generous, so that many honest agents behind one NAT still fit.
+ * valid credentials it sends: a user can make many API keys, each with a bucket of its own.
+ * Generous, so that many honest agents behind one NAT still fit.
  */
 const ADDRESS_CEILING_FACTOR = 10;
 const RATE_LIMIT_HEADERS = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'];
@@ -125,17 +127,9 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
   // bad tokens are counted too.
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.rateLimit === false) return;
-    let counted;
-    try {
-      counted = await countAddress(request);
-    } catch (error) {
-      request.log.warn({ err: error }, 'rate-limit store does not answer; letting the request through');
-      return;
-    }
-    if (!counted.isAllowed && counted.isExceeded) {
-      throw new AppError('RATE_LIMITED', `More than ${counted.max} requests per minute from this address; retry in ${Math.ceil(counted.ttl / 1000)} s`);
-    }
+    await refuseOverLimit(countAddress, request, (max) => `More than ${max} requests per minute from this address`);
   });
+  registerPasswordLimits(app, config);
 
   await app.register(cors, {
     // false: no CORS headers at all, so browsers keep other origins out of every answer.
@@ -166,19 +160,29 @@ export async function registerAbuseLimits(app: FastifyInstance, options: AbuseLi
 
 /**
  * One bucket per credential, whichever address it comes from (an agent behind rotating
- * addresses, many agents behind one NAT), else one per address. The key holds a hash, never
- * the token: keys are stored in Redis, readable by whoever can read Redis. The hash is of the
- * token alone, so that writing the scheme or the spaces differently opens no other bucket.
+ * addresses, many agents behind one NAT), else one per address. Only a credential that was
+ * checked and accepted has a bucket of its own (request.principal is set by
+ * auth/authenticate.ts, whose hook runs before this one): a request with none, with a refused
+ * one, or to a public route (login, register), counts against its address, whatever it
+ * presents; so does every request with AUTH=off, where any token is accepted. Otherwise each
+ * made-up token would open a fresh bucket.
+ *
+ * The key holds a hash, never the token: keys are stored in Redis, readable by whoever can
+ * read Redis. The hash is of the token alone, so that writing the scheme or the spaces
+ * differently opens no other bucket.
  */
 function restKeyOf(request: FastifyRequest): string {
   const authorization = request.headers.authorization?.trim();
-  if (authorization) {
+  const checked = request.principal !== undefined && request.principal !== null && request.principal.kind !== 'open';
+  if (checked && authorization) {
     const token = /^\S+\s+(\S.*)$/.exec(authorization)?.[1] ?? authorization;
     return `credential:${createHash('sha256').update(token).digest('base64url')}`;
   }
-  // normalizeIP: the plugin's default key, which puts a whole IPv6 /64 into one bucket.
-  return `ip:${normalizeIP(request.ip)}`;
+  return addressKeyOf(request);
 }
+
+/** normalizeIP: the plugin's default key, which puts a whole IPv6 /64 into one bucket. */
+export const addressKeyOf = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`;
 
 function classifyRoute(route: RouteOptions): void {
   const unlimited =

@@ -24,6 +24,7 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
   return reply
     .code(error.status)
     .type('application/problem+json')

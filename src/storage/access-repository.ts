@@ -185,8 +185,8 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
       return rows.map((row) => ({ userId: row.user.id, email: row.user.email, name: row.user.name, role: row.role as Role }));
     },
 
-    async userIdByEmail(email) {
-      const row = await prisma.user.findUnique({ where: { email: email.trim().toLowerCase() }, select: { id: true } });
+    async verifiedUserIdByEmail(email) {
+      const row = await prisma.user.findFirst({ where: { email, emailVerifiedAt: { not: null } }, select: { id: true } });
       return row?.id ?? null;
     },
 
@@ -198,6 +198,7 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
           create: { workspaceId, userId, role },
           update: { role },
         });
+        await tx.$executeRaw`DELETE FROM workspace_invitations WHERE workspace_id = ${workspaceId} AND email = (SELECT email FROM users WHERE id = ${userId})`;
         await requireOwner(tx, workspaceId);
         await bumpEpoch(tx);
       });
@@ -229,6 +230,7 @@ export function createAccessRepository(prisma: PrismaClient): AccessStore & Acce
           create: { documentId, userId, permission },
           update: { permission },
         });
+        await tx.$executeRaw`DELETE FROM share_invitations WHERE document_id = ${documentId} AND email = (SELECT email FROM users WHERE id = ${userId})`;
         await bumpEpoch(tx);
       });
     },

@@ -4,7 +4,7 @@ import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
 
 type Tx = Prisma.TransactionClient;
 
-const userFields = { id: true, email: true, name: true, createdAt: true } as const;
+const userFields = { id: true, email: true, name: true, createdAt: true, emailVerifiedAt: true } as const;
 
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
@@ -19,6 +19,8 @@ async function lockFamily(tx: Tx, familyId: string): Promise<void> {
 }
 
 /** Users and refresh tokens in Postgres (or PGlite). */
+export { userFields };
+
 export function createAccountRepository(prisma: PrismaClient): AccountStore {
   return {
     async createUser(user, workspace) {
@@ -40,6 +42,11 @@ export function createAccountRepository(prisma: PrismaClient): AccountStore {
 
     async userByEmail(email) {
       return prisma.user.findUnique({ where: { email }, select: { ...userFields, passwordHash: true } });
+    },
+
+    async replacePasswordHash(userId, previous, next) {
+      const { count } = await prisma.user.updateMany({ where: { id: userId, passwordHash: previous }, data: { passwordHash: next } });
+      return count === 1;
     },
 
     async user(id) {

@@ -15,6 +15,8 @@ import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts
 import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
 import { newDocumentKeys } from '../../src/access/document-keys.ts';
 import { createAccessRepository } from '../../src/storage/access-repository.ts';
+import { createInvitationRepository } from '../../src/storage/invitation-repository.ts';
+import { createVerificationRepository } from '../../src/storage/verification-repository.ts';
 
 /** What a new document starts with: no workspace (as with AUTH=off) and fresh key hashes. */
 const newAccess = () => ({ workspaceId: null, ...newDocumentKeys().hashes });
@@ -621,6 +623,40 @@ describe.each([
       const owners = (await access.members(workspace.id)).filter((member) => member.role === 'owner');
       expect(owners).toHaveLength(1);
       await expect(access.removeMember(workspace.id, owners[0]!.userId)).rejects.toMatchObject({ code: 'LAST_OWNER' });
+    });
+
+    it('verifying an address spends its token once and turns the invitations waiting for it into a membership and a share', async () => {
+      const invitations = createInvitationRepository(db.prisma);
+      const verification = createVerificationRepository(db.prisma);
+      const owner = await newUser('inviting-owner');
+      const invitee = await newUser('invitee');
+      const email = `${invitee}@example.com`;
+      const workspace = await access.createWorkspace(uniqueDocId('ws-invite'), 'W', owner);
+      const documentId = uniqueDocId('doc-invite');
+      await store.ensure(documentId, newAccess());
+      expect(await invitations.inviteToWorkspace({ workspaceId: workspace.id, email, role: 'member', invitedBy: owner }, 10)).toMatchObject({ email, role: 'member' });
+      expect(await invitations.inviteToDocument({ documentId, email, permission: 'write', invitedBy: owner }, 10)).toMatchObject({ email, permission: 'write' });
+      // The cap counts the others: a second address does not fit under a cap of one.
+      expect(await invitations.inviteToDocument({ documentId, email: 'other@example.com', permission: 'read', invitedBy: owner }, 1)).toBeNull();
+      expect(await access.verifiedUserIdByEmail(email)).toBeNull();
+
+      await verification.saveVerificationToken({ tokenHash: 'first', userId: invitee, email, expiresAt: new Date(Date.now() + 60_000) });
+      await verification.saveVerificationToken({ tokenHash: 'second', userId: invitee, email, expiresAt: new Date(Date.now() + 60_000) });
+      expect(await verification.consumeVerificationToken('first')).toBeNull();
+      const uses = await Promise.all([1, 2, 3].map(() => verification.consumeVerificationToken('second')));
+      expect(uses.filter((use) => use !== null)).toEqual([{ userId: invitee, email }]);
+
+      expect(await verification.verifyEmail(invitee, 'not-their@example.com')).toBeNull();
+      const result = await verification.verifyEmail(invitee, email);
+      expect(result).toMatchObject({ user: { id: invitee, email, emailVerifiedAt: expect.any(Date) }, memberships: 1, shares: 1 });
+      expect(await access.verifiedUserIdByEmail(email)).toBe(invitee);
+      expect(await access.role(workspace.id, invitee)).toBe('member');
+      expect(await access.share(documentId, invitee)).toBe('write');
+      expect(await invitations.workspaceInvitations(workspace.id)).toEqual([]);
+      expect(await invitations.documentInvitations(documentId)).toEqual([]);
+
+      await verification.saveVerificationToken({ tokenHash: 'expired', userId: invitee, email, expiresAt: new Date(Date.now() - 1000) });
+      expect(await verification.consumeVerificationToken('expired')).toBeNull();
     });
   });
 });

@@ -6,10 +6,13 @@ import { type RestClient, restClient } from './rest.ts';
 /** The HS256 secret of test nodes with access control on. */
 export const TEST_JWT_SECRET = `test-secret-${'x'.repeat(40)}`;
 
-/** A node on Postgres with AUTH=on, a known JWT secret, and a quick access re-check. */
+/** The operator's token (ADMIN_TOKEN) of test nodes with access control on. */
+export const TEST_ADMIN_TOKEN = `test-admin-${'y'.repeat(40)}`;
+
+/** A node on Postgres with AUTH=on, a known JWT secret and ADMIN_TOKEN, and a quick access re-check. */
 export function startAuthNode(env: Record<string, string> = {}): Promise<TestNode> {
   return startTestNode('postgres', {
-    env: { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET, ACCESS_RECHECK_MS: '200', ...env },
+    env: { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET, ADMIN_TOKEN: TEST_ADMIN_TOKEN, ACCESS_RECHECK_MS: '200', ...env },
   });
 }
 
@@ -35,6 +38,16 @@ export async function signUp(node: Pick<TestNode, 'url'>, label: string): Promis
   const me = await rest.get('/v1/me');
   const workspaceId = (me.body as { workspaces: { id: string; role: string }[] }).workspaces.find((w) => w.role === 'owner')!.id;
   return { id: user.id, email, password, accessToken, workspaceId, rest };
+}
+
+/**
+ * Marks the user's email address verified, as the operator does (POST /v1/admin/users/:id/verify):
+ * shares and memberships by email reach only verified addresses, and the invitations waiting
+ * for this one take effect now.
+ */
+export async function verifyEmail(node: TestNode, user: { id: string }): Promise<void> {
+  const verified = await restClient(node.url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }).post(`/v1/admin/users/${user.id}/verify`);
+  if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${JSON.stringify(verified.body)}`);
 }
 
 /** REST with any bearer token (an API key, a document key, a forged JWT, ...). */

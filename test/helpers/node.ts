@@ -43,9 +43,15 @@ export async function startTestNode(
     // Every test client comes from 127.0.0.1: per-address limits would throttle whole suites.
     // test/integration/abuse-limits.test.ts sets its own.
     RATE_LIMIT_PER_MINUTE: '1000000',
+    // Suites register and log in many users from 127.0.0.1; test/integration/login-limits.test.ts sets its own.
+    PASSWORD_RATE_LIMIT_PER_MINUTE: '1000000',
+    LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
     COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
+    // Suites register hundreds of users: scrypt at 2^12 instead of OWASP's 2^17 (half a second
+    // each). test/integration/password-hashing.test.ts runs the shipped cost.
+    PASSWORD_SCRYPT_N: '4096',
     ...(storage === 'postgres' ? { DATABASE_URL: TEST_DATABASE_URL } : { DATA_DIR: dataDir }),
     ...options.env,
   });

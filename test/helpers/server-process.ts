@@ -58,9 +58,14 @@ export async function startServerProcess(
     LOG_LEVEL: 'info',
     AUTH: 'off',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    // Suites register and log in many users from 127.0.0.1; test/integration/login-limits.test.ts sets its own.
+    PASSWORD_RATE_LIMIT_PER_MINUTE: '1000000',
+    LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
     COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',
+    // As test/helpers/node.ts: cheap password hashing for suites that register many users.
+    PASSWORD_SCRYPT_N: '4096',
     ...options.env,
   };
   delete env.DATABASE_URL;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { signTestToken, signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { TEST_REDIS_URL } from '../helpers/ports.ts';
 import { restClient } from '../helpers/rest.ts';
@@ -12,8 +13,9 @@ import { addressed, authMessage, body, isAuthenticated, letterUpdates, sendInOne
 /**
  * failure-modes.md, Security: floods (REST, new sockets, messages on a socket) are bounded,
  * cross-site WebSocket hijacking through a foreign Origin is refused where an allow-list is
- * set, and answers carry security headers. Every node runs with small limits given by env and
- * AUTH=off, so these tests do not depend on access control.
+ * set, and answers carry security headers. Every node runs with small limits given by env; the
+ * REST limits run with access control on (the credential a request carries, once checked,
+ * decides its bucket), the others with AUTH=off.
  */
 
 /** Transient: y-websocket and Hocuspocus clients come back by themselves. */
@@ -92,33 +94,44 @@ function closeAll(sockets: TestSocket[]): void {
   for (const socket of sockets) socket.ws.terminate();
 }
 
+/**
+ * The limited node shares its database and JWT secret with a setup node without limits, where
+ * the users and keys are made: their tokens work on both, and making them costs the limited
+ * node nothing.
+ */
 describe('REST rate limit (per node)', () => {
+  let setup: TestNode;
   let node: TestNode;
   let api: ReturnType<typeof restClient>;
+  let users: TestUser[];
   beforeAll(async () => {
-    node = await startTestNode('postgres', { env: { AUTH: 'off', RATE_LIMIT_PER_MINUTE: '5' } });
+    setup = await startAuthNode();
+    node = await startAuthNode({ RATE_LIMIT_PER_MINUTE: '5' });
     api = restClient(node.url);
+    users = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((label) => signUp(setup, `limits-${label}`)));
   });
   afterAll(async () => {
     await node?.close();
+    await setup?.close();
   });
+  const tokenOf = (user: TestUser) => ({ authorization: `Bearer ${user.accessToken}` });
 
   it('past the limit answers 429 problem+json RATE_LIMITED with Retry-After', async () => {
-    const credential = bearer('limited');
+    const credential = tokenOf(users[0]!);
     for (let i = 0; i < 5; i++) {
-      const response = await api.get('/v1', credential);
+      const response = await api.get('/v1/me', credential);
       expect(response.status).toBe(200);
       expect(response.headers.get('x-ratelimit-limit')).toBe('5');
       expect(response.headers.get('x-ratelimit-remaining')).toBe(String(4 - i));
     }
-    const limited = await api.get('/v1', credential);
+    const limited = await api.get('/v1/me', credential);
     expect(limited.status).toBe(429);
     expect(limited.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(limited.body).toMatchObject({
       type: 'urn:tandem:error:rate-limited',
       status: 429,
       code: 'RATE_LIMITED',
-      instance: '/v1',
+      instance: '/v1/me',
       requestId: expect.any(String),
     });
     const retryAfter = Number(limited.headers.get('retry-after'));
@@ -128,26 +141,20 @@ describe('REST rate limit (per node)', () => {
     // Still limited, and a refused request does not reach its route: no document is created.
     const id = uniqueDocId('never-created');
     expect((await api.call('POST', '/v1/documents', { json: { id }, headers: credential })).status).toBe(429);
-    expect((await api.get(`/v1/documents/${id}`, bearer('reader'))).status).toBe(404);
+    expect((await api.get(`/v1/documents/${id}`, tokenOf(users[1]!))).status).toBe(404);
   });
 
-  it('gives every credential its own bucket, and requests without one a bucket per address', async () => {
-    const a = bearer('bucket-a');
-    const b = bearer('bucket-b');
-    for (let i = 0; i < 5; i++) expect((await api.get('/v1', a)).status).toBe(200);
-    expect((await api.get('/v1', a)).status).toBe(429);
-
-    expect((await api.get('/v1', b)).status).toBe(200);
+  it('gives every valid credential its own bucket', async () => {
+    const [c, d] = [tokenOf(users[2]!), tokenOf(users[3]!)];
+    for (let i = 0; i < 5; i++) expect((await api.get('/v1/me', c)).status).toBe(200);
+    expect((await api.get('/v1/me', c)).status).toBe(429);
+    expect((await api.get('/v1/me', d)).status).toBe(200);
     // The same token written differently is the same credential: no extra bucket.
-    expect((await api.get('/v1', { authorization: a.authorization.replace('Bearer ', 'bearer   ') })).status).toBe(429);
-
-    for (let i = 0; i < 5; i++) expect((await api.get('/v1')).status).toBe(200);
-    expect((await api.get('/v1')).status).toBe(429);
-    expect((await api.get('/v1', b)).status).toBe(200);
+    expect((await api.get('/v1/me', { authorization: c.authorization.replace('Bearer ', 'bearer   ') })).status).toBe(429);
   });
 
   it('does not limit or count /health, /ready and /metrics', async () => {
-    const credential = bearer('ops');
+    const credential = tokenOf(users[4]!);
     for (const path of ['/health', '/ready', '/metrics']) {
       for (let i = 0; i < 8; i++) {
         const response = await api.get(path, credential);
@@ -155,14 +162,31 @@ describe('REST rate limit (per node)', () => {
         expect(response.headers.get('x-ratelimit-limit')).toBeNull();
       }
     }
-    expect((await api.get('/v1', credential)).headers.get('x-ratelimit-remaining')).toBe('4');
+    expect((await api.get('/v1/me', credential)).headers.get('x-ratelimit-remaining')).toBe('4');
   });
 
-  it('bounds one address whatever tokens it makes up: at most ten times the limit per minute', async () => {
+  it('counts requests without a credential, and with a made-up or refused one, in one bucket per address (issue 16, finding 5)', async () => {
+    // Each made-up token used to get a fresh bucket of its own: a flood never ran out.
     const statuses: number[] = [];
-    for (let i = 0; i < 60; i++) statuses.push((await api.get('/v1/documents/x', bearer(`made-up-${i}`))).status);
-    // Each made-up token would have a fresh bucket of 5; the address ceiling is 50 (some of
-    // it already spent by the tests above), so the flood is cut off before it ends.
+    for (let i = 0; i < 8; i++) statuses.push((await api.get('/v1/documents/x', bearer(`made-up-${i}`))).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    // The same bucket: anonymous requests, refused JWTs, and the public routes whatever they carry.
+    expect((await api.get('/v1')).status).toBe(429);
+    expect((await api.get('/v1/me', { authorization: `Bearer ${signTestToken({ sub: users[5]!.id, iss: 'elsewhere' })}` })).status).toBe(429);
+    const login = await api.post('/v1/auth/login', { email: users[5]!.email, password: users[5]!.password }, bearer('made-up-login'));
+    expect([login.status, login.body.code]).toEqual([429, 'RATE_LIMITED']);
+    // A valid credential from the same address still has its own.
+    expect((await api.get('/v1/me', tokenOf(users[5]!))).status).toBe(200);
+  });
+
+  it('bounds one address whatever valid credentials it holds: at most ten times the limit per minute', async () => {
+    // Eleven API keys of one user, five requests each: 55 requests, over the address ceiling of 50.
+    const owner = await signUp(setup, 'many-keys');
+    const keys: string[] = [];
+    for (let i = 0; i < 11; i++) keys.push((await owner.rest.post('/v1/api-keys', { scopes: ['read'] })).body.key);
+    const statuses: number[] = [];
+    for (const key of keys) for (let i = 0; i < 5; i++) statuses.push((await api.get('/v1/documents', { authorization: `Bearer ${key}` })).status);
+    // Some of the ceiling is already spent by the tests above, so the flood is cut off before it ends.
     const firstRefusal = statuses.indexOf(429);
     expect(firstRefusal).toBeGreaterThan(0);
     expect(firstRefusal).toBeLessThanOrEqual(50);
@@ -194,26 +218,30 @@ describe('behind a proxy (TRUST_PROXY)', () => {
 });
 
 describe('REST rate limit shared through Redis', () => {
+  let setup: TestNode;
   let nodes: TestNode[] = [];
   let redis: Redis;
   beforeAll(async () => {
-    const env = { AUTH: 'off', RATE_LIMIT_PER_MINUTE: '4', REDIS_URL: TEST_REDIS_URL };
-    nodes = await Promise.all([startTestNode('postgres', { env }), startTestNode('postgres', { env })]);
+    // Users are made on a node of their own, without Redis: the nodes under test share their
+    // address buckets in Redis with whatever else runs against it.
+    setup = await startAuthNode();
+    const env = { RATE_LIMIT_PER_MINUTE: '4', REDIS_URL: TEST_REDIS_URL };
+    nodes = await Promise.all([startAuthNode(env), startAuthNode(env)]);
     redis = new Redis(TEST_REDIS_URL);
   });
   afterAll(async () => {
     await Promise.all(nodes.map((node) => node.close()));
+    await setup?.close();
     await redis?.quit();
   });
 
   it('counts one credential across nodes, and stores only a hash of it', async () => {
-    // Keyed by credential only: address buckets would be shared with other test runs.
-    const token = uniqueDocId('shared-token');
+    const { accessToken: token } = await signUp(setup, 'shared-token');
     const headers = { authorization: `Bearer ${token}` };
     const [first, second] = nodes.map((node) => restClient(node.url));
-    for (let i = 0; i < 4; i++) expect((await (i % 2 === 0 ? first! : second!).get('/v1', headers)).status).toBe(200);
-    expect((await first!.get('/v1', headers)).status).toBe(429);
-    expect((await second!.get('/v1', headers)).status).toBe(429);
+    for (let i = 0; i < 4; i++) expect((await (i % 2 === 0 ? first! : second!).get('/v1/me', headers)).status).toBe(200);
+    expect((await first!.get('/v1/me', headers)).status).toBe(429);
+    expect((await second!.get('/v1/me', headers)).status).toBe(429);
 
     const keys = await redis.keys('tandem:rate-limit:*');
     const hash = createHash('sha256').update(token).digest('base64url');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from '../helpers/auth.ts';
+import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET } from '../helpers/auth.ts';
 import { hocuspocusClient, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { uniqueDocId } from '../helpers/node.ts';
 import { restClient } from '../helpers/rest.ts';
@@ -16,7 +16,7 @@ describe('logs carry no secrets', () => {
   beforeAll(async () => {
     server = await startServerProcess(
       { kind: 'postgres' },
-      { env: { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug' } },
+      { env: { AUTH: 'on', JWT_SECRET: TEST_JWT_SECRET, ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'debug' } },
     );
   });
   afterAll(async () => {
@@ -27,7 +27,7 @@ describe('logs carry no secrets', () => {
     const anonymous = restClient(server.url);
     const email = `logs-${Date.now()}@example.com`;
     const password = `correct horse battery ${Date.now()}`;
-    const secrets: string[] = [TEST_JWT_SECRET, password];
+    const secrets: string[] = [TEST_JWT_SECRET, TEST_ADMIN_TOKEN, password];
 
     const registered = await anonymous.post('/v1/auth/register', { email, password });
     expect(registered.status).toBe(201);
@@ -63,6 +63,13 @@ describe('logs carry no secrets', () => {
     expect(await hocuspocusAuth(server.wsUrl, id, socketToken)).toMatchObject({ authenticated: false });
     expect((await restClient(server.url, { authorization: `Bearer ${created.body.readKey}` }).get(`/v1/documents/${id}`)).status).toBe(401);
     expect((await user.post('/v1/auth/logout', { refreshToken: refreshed.body.refreshToken })).status).toBe(204);
+
+    // Email verification: the operator's token, and the tdv_ token it gets to deliver.
+    const operator = restClient(server.url, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+    const verificationToken = (await operator.post(`/v1/admin/users/${registered.body.user.id}/verification-token`)).body.token as string;
+    secrets.push(verificationToken);
+    expect((await anonymous.post('/v1/auth/verify-email', { token: verificationToken })).status).toBe(200);
+    expect((await anonymous.post('/v1/auth/verify-email', { token: verificationToken })).status).toBe(400);
 
     await new Promise((resolve) => setTimeout(resolve, 300));
     const captured = `${server.logs.map((line) => JSON.stringify(line)).join('\n')}\n${server.stderr()}`;

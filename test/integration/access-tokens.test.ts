@@ -37,6 +37,10 @@ describe('credentials on REST and both socket dialects', () => {
     ['HS384 with the right secret', () => signTestToken({ sub: owner.id }, { algorithm: 'HS384' })],
     ['a wrong issuer', () => signTestToken({ sub: owner.id, iss: 'https://evil.example.com' })],
     ['a wrong audience', () => signTestToken({ sub: owner.id, aud: 'another-service' })],
+    // Signed with the right secret: only the missing claim is wrong (a token minted for another use).
+    ['no issuer', () => signTestToken({ sub: owner.id, iss: undefined })],
+    ['no audience', () => signTestToken({ sub: owner.id, aud: undefined })],
+    ['neither issuer nor audience', () => signTestToken({ sub: owner.id, iss: undefined, aud: undefined })],
     ['an expired token', () => signTestToken({ sub: owner.id, exp: Math.floor(Date.now() / 1000) - 60 })],
     ['a token not valid yet', () => signTestToken({ sub: owner.id, nbf: Math.floor(Date.now() / 1000) + 3600, exp: Math.floor(Date.now() / 1000) + 7200 })],
     ['no expiry', () => signTestToken({ sub: owner.id, exp: undefined })],
@@ -171,5 +175,34 @@ describe('RS256 user tokens (JWT_PUBLIC_KEY)', () => {
     const confused = signTestToken({ sub: user.id, exp }, { algorithm: 'HS256', key: publicPem });
     expect((await restAs(node, confused).get('/v1/me')).status).toBe(401);
     expect(await yWebsocketOutcome(node.wsUrl, uniqueDocId('rs256'), confused)).toEqual({ code: 4401, reason: 'UNAUTHORIZED' });
+  });
+});
+
+describe('JWT_ISSUER and JWT_AUDIENCE', () => {
+  let node: TestNode;
+
+  beforeAll(async () => {
+    node = await startAuthNode({ JWT_ISSUER: 'https://tandem.example', JWT_AUDIENCE: 'tandem-api' });
+  });
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it('puts the configured iss and aud in the tokens it issues, and accepts only tokens that carry exactly those', async () => {
+    const user = await signUp(node, 'issuer');
+    const claims = JSON.parse(Buffer.from(user.accessToken.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ iss: 'https://tandem.example', aud: 'tandem-api', sub: user.id });
+
+    const ours = { iss: 'https://tandem.example', aud: 'tandem-api' };
+    expect((await restAs(node, signTestToken({ sub: user.id, ...ours })).get('/v1/me')).status).toBe(200);
+    for (const claims of [
+      { iss: 'tandem', aud: 'tandem' }, // the defaults, which this node does not use
+      { ...ours, iss: undefined },
+      { ...ours, aud: undefined },
+      { ...ours, aud: ['another-service'] },
+    ]) {
+      const refused = await restAs(node, signTestToken({ sub: user.id, ...claims })).get('/v1/me');
+      expect([refused.status, refused.body.code], JSON.stringify(claims)).toEqual([401, 'UNAUTHORIZED']);
+    }
   });
 });

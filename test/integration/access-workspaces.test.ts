@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { restAs, signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
+import { restAs, signUp, startAuthNode, type TestUser, verifyEmail } from '../helpers/auth.ts';
 import { type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { yWebsocketOutcome } from '../helpers/socket-auth.ts';
@@ -15,6 +15,8 @@ describe('workspaces, roles, shares and API keys', () => {
     node = await startAuthNode();
     const users = await Promise.all(['ws-owner', 'ws-member', 'ws-guest', 'ws-outsider'].map((label) => signUp(node, label)));
     [owner, member, guest, outsider] = users as [TestUser, TestUser, TestUser, TestUser];
+    // Memberships and shares by email reach verified addresses only (the others wait as invitations).
+    await Promise.all([verifyEmail(node, member), verifyEmail(node, guest)]);
     expect((await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: member.email, role: 'member' })).status).toBe(204);
     expect((await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { userId: guest.id, role: 'guest' })).status).toBe(204);
   });
@@ -93,8 +95,11 @@ describe('workspaces, roles, shares and API keys', () => {
     expect((await member.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { userId: outsider.id, role: 'owner' })).status).toBe(403);
     expect((await member.rest.delete(`/v1/workspaces/${owner.workspaceId}/members/${outsider.id}`)).status).toBe(204);
     expect((await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { userId: member.id, role: 'member' })).status).toBe(204);
+    // An address without a verified account gets an invitation, whether or not it has an account.
     const unknown = await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { email: 'nobody@example.com', role: 'member' });
-    expect([unknown.status, unknown.body.code]).toEqual([404, 'USER_NOT_FOUND']);
+    expect([unknown.status, unknown.body.invitation]).toEqual([202, { email: 'nobody@example.com', role: 'member', createdAt: expect.any(String) }]);
+    const unknownId = await owner.rest.post(`/v1/workspaces/${owner.workspaceId}/members`, { userId: 'no-such-user', role: 'member' });
+    expect([unknownId.status, unknownId.body.code]).toEqual([404, 'USER_NOT_FOUND']);
   });
 
   it('API keys: shown once, scoped, limited, listed without the secret, and revoked', async () => {

@@ -47,7 +47,7 @@ describe('accounts', () => {
     const registered = await anonymous.post('/auth/register', { email: `  ${email.toUpperCase()} `, password: secret, name: 'Ada' });
     expect(registered.status).toBe(201);
     expect(registered.body).toEqual({
-      user: { id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String) },
+      user: { id: expect.any(String), email, name: 'Ada', createdAt: expect.any(String), emailVerifiedAt: null },
       accessToken: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
       refreshToken: expect.stringMatching(/^tdr_[\w-]{43}$/),
       tokenType: 'Bearer',
@@ -57,6 +57,8 @@ describe('accounts', () => {
     // The token lives what expiresIn says (15 minutes), not a thousand times longer.
     const claims = JSON.parse(Buffer.from(registered.body.accessToken.split('.')[1], 'base64url').toString());
     expect(claims.exp - claims.iat).toBe(900);
+    // Issuer and audience are in every token we issue: verification requires them.
+    expect(claims).toMatchObject({ sub: registered.body.user.id, iss: 'tandem', aud: 'tandem' });
 
     const mine = await me(registered.body.accessToken);
     expect(mine.status).toBe(200);
@@ -65,6 +67,7 @@ describe('accounts', () => {
       email,
       name: 'Ada',
       createdAt: registered.body.user.createdAt,
+      emailVerifiedAt: null,
       workspaces: [{ id: expect.any(String), name: "Ada's workspace", role: 'owner' }],
     });
 

@@ -12,7 +12,7 @@ import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { createDocumentRepository } from '../../src/storage/document-repository.ts';
 import { migrate } from '../../src/storage/migrate.ts';
 import { createNotifyMentionsProcessor } from '../../workers/notify-mentions.ts';
-import { restAs, signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
+import { restAs, signUp, startAuthNode, type TestUser, verifyEmail } from '../helpers/auth.ts';
 import { waitFor } from '../helpers/clients.ts';
 import { RUNNER_KINDS, startJobRunner, type TestJobRunner } from '../helpers/job-runners.ts';
 import { TEST_DATABASE_URL, type TestNode, uniqueDocId } from '../helpers/node.ts';
@@ -176,6 +176,7 @@ describe('mentions end to end', () => {
     [ada, bob, eve] = (await Promise.all(['mention-ada', 'mention-bob', 'mention-eve'].map((label) => signUp(node, label)))) as [TestUser, TestUser, TestUser];
     documentId = uniqueDocId('mention-e2e');
     expect((await ada.rest.post('/v1/documents', { id: documentId, content: 'Plan: ship on Friday.\n' })).status).toBe(201);
+    await verifyEmail(node, bob);
     expect((await ada.rest.put(`/v1/documents/${documentId}/shares`, { email: bob.email, permission: 'write' })).status).toBe(204);
   });
   afterAll(async () => {

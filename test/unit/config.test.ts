@@ -34,6 +34,9 @@ describe('loadConfig', () => {
       allowedHosts: null,
       trustProxy: false,
       rateLimitPerMinute: 1200,
+      passwordRateLimitPerMinute: 20,
+      loginAttemptsPerAccount: 10,
+      loginAttemptWindowSeconds: 900,
       socketConnectionsPerMinute: 6000,
       socketMessagesPerSecond: 300,
       collabSocketMessagesPerSecond: 1200,
@@ -42,6 +45,8 @@ describe('loadConfig', () => {
       awareness: { clientsPerConnection: 4, statesPerDocument: 1000, bytesPerDocument: 1024 * 1024, bytesPerState: 16 * 1024 },
       mcpSessions: { perUser: 20, perNode: 500 },
       maxApiKeysPerUser: 100,
+      adminToken: null,
+      passwordScryptN: 131072,
       compaction: { sweepMs: 600_000, keepRawLogHours: 24, keepCheckpointDays: 30 },
       expiry: { afterDays: 30, warningDays: 7, deletedRetentionDays: 30, sweepMs: 3_600_000 },
       jobs: { prefix: 'tandem', attempts: 5, backoffMs: 1000, workerConcurrency: 4, workerLockMs: 30_000 },
@@ -91,6 +96,9 @@ describe('loadConfig', () => {
       ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com',
       ALLOWED_HOSTS: 'Tandem.Example.com, 10.0.0.5',
       RATE_LIMIT_PER_MINUTE: '60',
+      PASSWORD_RATE_LIMIT_PER_MINUTE: '6',
+      LOGIN_ATTEMPTS_PER_ACCOUNT: '5',
+      LOGIN_ATTEMPT_WINDOW_SECONDS: '300',
       TRUST_PROXY: '1',
       SOCKET_CONNECTIONS_PER_MINUTE: '30',
       SOCKET_MESSAGES_PER_SECOND: '50',
@@ -105,6 +113,8 @@ describe('loadConfig', () => {
       MCP_MAX_SESSIONS_PER_USER: '3',
       MCP_MAX_SESSIONS_PER_NODE: '40',
       MAX_API_KEYS_PER_USER: '7',
+      PASSWORD_SCRYPT_N: '262144',
+      ADMIN_TOKEN: 'a'.repeat(32),
       COMPACT_SWEEP_MS: '0',
       KEEP_RAW_LOG_HOURS: '1',
       KEEP_CHECKPOINT_DAYS: '2',
@@ -144,6 +154,9 @@ describe('loadConfig', () => {
       allowedHosts: ['tandem.example.com', '10.0.0.5'],
       trustProxy: 1,
       rateLimitPerMinute: 60,
+      passwordRateLimitPerMinute: 6,
+      loginAttemptsPerAccount: 5,
+      loginAttemptWindowSeconds: 300,
       socketConnectionsPerMinute: 30,
       socketMessagesPerSecond: 50,
       collabSocketMessagesPerSecond: 150,
@@ -152,11 +165,23 @@ describe('loadConfig', () => {
       awareness: { clientsPerConnection: 2, statesPerDocument: 50, bytesPerDocument: 65_536, bytesPerState: 1024 },
       mcpSessions: { perUser: 3, perNode: 40 },
       maxApiKeysPerUser: 7,
+      adminToken: 'a'.repeat(32),
+      passwordScryptN: 262144,
       compaction: { sweepMs: 0, keepRawLogHours: 1, keepCheckpointDays: 2 },
       expiry: { afterDays: 90, warningDays: 3, deletedRetentionDays: 4, sweepMs: 60_000 },
       jobs: { prefix: 'tandem-prod', attempts: 3, backoffMs: 500, workerConcurrency: 2, workerLockMs: 10_000 },
       webhooks: { attempts: 4, backoffMs: 100, timeoutMs: 3000, disableAfter: 5, debounceMs: 0, allowPrivate: true },
     });
+  });
+
+  it("refuses a PASSWORD_SCRYPT_N that is not a power of two, out of range, or under OWASP's 2^17 in production", () => {
+    expect(problemsOf({ PASSWORD_SCRYPT_N: '100000' })).toEqual(['PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)']);
+    expect(problemsOf({ PASSWORD_SCRYPT_N: '512' })[0]).toMatch(/^PASSWORD_SCRYPT_N: /);
+    expect(problemsOf({ PASSWORD_SCRYPT_N: String(2 ** 19) })[0]).toMatch(/^PASSWORD_SCRYPT_N: /);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(40), PASSWORD_SCRYPT_N: '65536' })).toEqual([
+      "PASSWORD_SCRYPT_N: at least 131072 (2^17, OWASP's minimum) when NODE_ENV=production",
+    ]);
+    expect(loadConfig({ PASSWORD_SCRYPT_N: '4096' }).passwordScryptN).toBe(4096);
   });
 
   it('refuses a SHUTDOWN_TIMEOUT_MS that is not a whole number of milliseconds, or under 100', () => {

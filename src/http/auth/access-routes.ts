@@ -10,9 +10,13 @@ import {
   ApiKeyView,
   CreateApiKeyBody,
   DocumentKeysView,
+  InvitedView,
+  invitationView,
   MemberBody,
   ShareBody,
+  ShareInvitationView,
   SocketTokenBody,
+  WorkspaceInvitationView,
   WorkspaceParams,
   WorkspaceView,
 } from './access-schemas.ts';
@@ -137,14 +141,16 @@ export function registerAccessRoutes(app: FastifyInstance, access: AccessService
     {
       schema: {
         tags: ['workspaces'],
-        summary: 'Add a member or change their role (by userId or email); owners manage all, admins members and guests',
+        summary:
+          'Add a member or change their role (by userId, or by email: 202 with an invitation while the address has no verified account); owners manage all, admins members and guests',
         params: WorkspaceParams,
         body: MemberBody,
-        response: { ...noContent, ...problems(400, 401, 403, 404, 409) },
+        response: { ...noContent, 202: InvitedView(WorkspaceInvitationView), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      await access.setMember(request.principal, request.params.workspaceId, request.body, request.ip);
+      const change = await access.setMember(request.principal, request.params.workspaceId, request.body, request.ip);
+      if (change.kind === 'invited') return reply.code(202).send({ invitation: invitationView(change.invitation) });
       return reply.code(204).send(null);
     },
   );
@@ -188,14 +194,16 @@ export function registerAccessRoutes(app: FastifyInstance, access: AccessService
       config: { access: 'admin' },
       schema: {
         tags: ['documents'],
-        summary: 'Share the document with a user (read or write), or change the share',
+        summary:
+          'Share the document with a user (read or write), or change the share; by email, 202 with an invitation while the address has no verified account',
         params: DocumentIdParams,
         body: ShareBody,
-        response: { ...noContent, ...problems(400, 401, 403, 404) },
+        response: { ...noContent, 202: InvitedView(ShareInvitationView), ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
-      await access.setShare(request.principal, request.params.id, request.body, request.ip);
+      const change = await access.setShare(request.principal, request.params.id, request.body, request.ip);
+      if (change.kind === 'invited') return reply.code(202).send({ invitation: invitationView(change.invitation) });
       return reply.code(204).send(null);
     },
   );

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import type { UserRecord } from '../../access/account-ports.ts';
 import { ROLES, SCOPES } from '../../access/permissions.ts';
 
 /** TypeBox schemas of the access-management routes (access-routes.ts). */
@@ -55,3 +56,37 @@ export const SocketTokenBody = Type.Object(
   { documentId: Type.Optional(Type.String({ description: 'Limit the token to this document' })) },
   { additionalProperties: false },
 );
+
+export const UserView = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  emailVerifiedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description: 'When the address was verified; null: never (shares and memberships by email wait as invitations until then)',
+  }),
+});
+
+export const userView = (user: UserRecord) => ({
+  ...user,
+  createdAt: user.createdAt.toISOString(),
+  emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? null,
+});
+
+export const WorkspaceInvitationView = Type.Object({
+  email: Type.String(),
+  role: Type.Enum([...ROLES]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const ShareInvitationView = Type.Object({
+  email: Type.String(),
+  permission: Type.Enum(['read', 'write']),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+/** 202: the address has no verified account yet, so the membership or share waits for it. */
+export const InvitedView = (view: typeof WorkspaceInvitationView | typeof ShareInvitationView) =>
+  Type.Object({ invitation: view }, { description: 'Waiting until the address is verified (POST /v1/auth/verify-email)' });
+
+export const invitationView = <T extends { createdAt: Date }>(invitation: T) => ({ ...invitation, createdAt: invitation.createdAt.toISOString() });

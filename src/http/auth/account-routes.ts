@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import type { UserRecord } from '../../access/account-ports.ts';
-import type { AccountService, Session } from '../../access/account-service.ts';
+import { type AccountService, normalizeEmail, type Session } from '../../access/account-service.ts';
 import { ROLES } from '../../access/permissions.ts';
 import type { Principal } from '../../access/principal.ts';
 import { AppError } from '../../errors.ts';
 import { Problem } from '../rest/schemas.ts';
+import { UserView, userView } from './access-schemas.ts';
 
 /** Surrounding spaces are allowed (the service trims); inside, one @ and no spaces. */
 const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$' });
@@ -14,12 +14,6 @@ const Email = Type.String({ minLength: 3, maxLength: 320, pattern: '^\\s*[^\\s@]
 const Password = Type.String({ minLength: 8, maxLength: 256 });
 const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 
-const UserView = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-});
 
 const SessionView = Type.Object({
   user: UserView,
@@ -36,7 +30,6 @@ const MeView = Type.Intersect([
 
 const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, Problem]));
 
-const userView = (user: UserRecord) => ({ ...user, createdAt: user.createdAt.toISOString() });
 const sessionView = (session: Session) => ({ ...session, user: userView(session.user), tokenType: 'Bearer' as const });
 
 /** The account a credential speaks for: a person's token, or an API key (for the person who made it). */
@@ -59,11 +52,14 @@ function accountOf(principal: Principal): string {
 export function registerAccountRoutes(app: FastifyInstance, accounts: AccountService): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const publicRoute = { public: true } as const;
+  // Both run scrypt: limited per address (http/password-limits.ts); a login also per account.
+  const passwordRoute = { public: true, checksPassword: true } as const;
+  const loginRoute = { ...passwordRoute, loginAccountOf: (request: FastifyRequest) => normalizeEmail((request.body as { email: string }).email) };
 
   api.post(
     '/auth/register',
     {
-      config: publicRoute,
+      config: passwordRoute,
       schema: {
         tags: ['accounts'],
         summary: 'Make an account (and its personal workspace) and log in',
@@ -71,7 +67,7 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: AccountSer
           { email: Email, password: Password, name: Type.Optional(Type.String({ maxLength: 200 })) },
           { additionalProperties: false },
         ),
-        response: { 201: SessionView, ...problems(400, 409, 501) },
+        response: { 201: SessionView, ...problems(400, 409, 429, 501) },
       },
     },
     async (request, reply) => reply.code(201).send(sessionView(await accounts.register(request.body, request.ip))),
@@ -80,13 +76,13 @@ export function registerAccountRoutes(app: FastifyInstance, accounts: AccountSer
   api.post(
     '/auth/login',
     {
-      config: publicRoute,
+      config: loginRoute,
       schema: {
         tags: ['accounts'],
         summary: 'Log in with email and password',
         // No minimum length here: a short password is simply wrong, not a malformed request.
         body: Type.Object({ email: Email, password: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
-        response: { 200: SessionView, ...problems(400, 401, 501) },
+        response: { 200: SessionView, ...problems(400, 401, 429, 501) },
       },
     },
     async (request) => sessionView(await accounts.login(request.body, request.ip)),

@@ -7,7 +7,9 @@ import type { JwtConfig } from '../../config.ts';
  * User access tokens through @fastify/jwt. The accepted algorithm is fixed by the configured
  * key (HS256 for a secret, RS256 or ES256 for a public key), never taken from the token, so
  * `alg: none` and algorithm confusion fail; issuer, audience, expiry and not-before are
- * checked, and `sub` is required (RFC 8725). Tokens live `accessTokenTtlSeconds` (@fastify/jwt
+ * checked, and `sub`, `exp`, `iss` and `aud` are required (RFC 8725): fast-jwt checks
+ * allowedIss/allowedAud only when the claim is present, so without `requiredClaims` a token
+ * signed with the same secret for another purpose (no iss, no aud) would pass as ours. Tokens live `accessTokenTtlSeconds` (@fastify/jwt
  * takes `expiresIn` in seconds).
  */
 export async function registerJwt(app: FastifyInstance, config: JwtConfig): Promise<void> {
@@ -23,7 +25,7 @@ export async function registerJwt(app: FastifyInstance, config: JwtConfig): Prom
       algorithms: [algorithm],
       allowedIss: config.issuer,
       allowedAud: config.audience,
-      requiredClaims: ['sub', 'exp'],
+      requiredClaims: ['sub', 'exp', 'iss', 'aud'],
     },
   });
 }

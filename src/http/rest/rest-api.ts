@@ -8,12 +8,15 @@ import type { WebhookService } from '../../docs/webhooks.ts';
 import { AppError } from '../../errors.ts';
 import type { AccessService } from '../../access/access-service.ts';
 import type { AccountService } from '../../access/account-service.ts';
+import type { EmailVerification } from '../../access/email-verification.ts';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { Credentials } from '../../access/credentials.ts';
 import type { JobPublisher } from '../../jobs/ports.ts';
 import { requireCredential } from '../auth/authenticate.ts';
 import { registerAccessRoutes } from '../auth/access-routes.ts';
 import { registerAccountRoutes } from '../auth/account-routes.ts';
+import { registerInvitationRoutes } from '../auth/invitation-routes.ts';
+import { registerVerificationRoutes } from '../auth/verification-routes.ts';
 import { requireDocumentAccess } from '../auth/document-access.ts';
 import { registerCommentRoutes } from './comment-routes.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
@@ -35,6 +38,9 @@ export interface RestDeps {
   comments: CommentService;
   notifications: NotificationService;
   webhooks: WebhookService;
+  verification: EmailVerification;
+  /** ADMIN_TOKEN, for the operator routes; null: they answer 403. */
+  adminToken: string | null;
 }
 
 /** The agents' API under /v1 (INTERFACE.md, "REST"). */
@@ -60,5 +66,7 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   registerNotificationRoutes(app, deps.notifications);
   registerWebhookRoutes(app, deps.webhooks);
   registerAccessRoutes(app, deps.access);
+  registerInvitationRoutes(app, deps.access);
   registerAccountRoutes(app, deps.accounts);
+  registerVerificationRoutes(app, { verification: deps.verification, adminToken: deps.adminToken });
 }

@@ -55,8 +55,13 @@ export function createSharePanel(options: { api: Api; documentId: string; signed
       const email = byId<HTMLInputElement>('share-email').value.trim();
       const permission = byId<HTMLSelectElement>('share-permission').value;
       try {
-        await api('PUT', `/documents/${encodeURIComponent(documentId)}/shares`, { json: { email, permission } });
-        message.textContent = `Shared with ${email} (${permission === 'write' ? 'can edit' : 'can read'}).`;
+        const answer = await api('PUT', `/documents/${encodeURIComponent(documentId)}/shares`, { json: { email, permission } });
+        const level = permission === 'write' ? 'can edit' : 'can read';
+        // 202: no verified account has this address yet; the share waits until one does.
+        message.textContent =
+          answer.status === 202
+            ? `Invited ${email} (${level}): the share takes effect once they have verified this address.`
+            : `Shared with ${email} (${level}).`;
       } catch (error) {
         message.textContent = error instanceof ApiError ? `Not shared: ${error.message}` : String(error);
       }
