@@ -42,32 +42,44 @@ export function stripUnsafeColours(state: State): void {
   }
 }
 
+const isEmpty = (state: State) => Object.keys(state).length === 0;
+
 /**
  * Filters one inbound update of a connection, in place (`states`: client id → state, as the
- * room will apply them). `claimed`: the ids this connection has sent before, kept by the
- * caller for the connection's lifetime. An id whose state the document no longer holds (it
- * timed out, the client left) no longer counts, so a client that reconnects under a new id
- * is not held back by its old one.
+ * room will apply them). `claimed`: the ids the room has applied from this connection (see
+ * claimApplied), kept by the caller for the connection's lifetime. An id whose state the
+ * document no longer holds (it timed out, the client left) no longer counts, so a client that
+ * reconnects under a new id is not held back by its old one.
+ *
+ * Ids are claimed once applied, not when they pass here: Hocuspocus's scratch awareness puts
+ * an empty state of its own (a random id at clock 0, which the room ignores) into every
+ * update, and a stock client's first state is at clock 0 too. Empty states are real (a
+ * y-websocket client that sets no presence renews `{}` every 15 s, and its echo is what keeps
+ * its connection from timing out), so they pass like any other, after the non-empty ones.
  */
 export function filterInbound(states: Map<number, State>, claimed: Set<number>, awareness: Awareness, limits: AwarenessLimits): void {
   for (const id of claimed) if (!awareness.states.has(id)) claimed.delete(id);
-  for (const [id, state] of states) {
-    if (!claimed.has(id)) {
-      // An empty state tells no one anything, and Hocuspocus's scratch awareness puts one of
-      // its own (under a random id, at clock 0, which the room ignores) into every update:
-      // only an id the connection already holds may be emptied.
-      if (claimed.size >= limits.clientsPerConnection || Object.keys(state).length === 0) {
-        states.delete(id);
-        continue;
-      }
+  let room = limits.clientsPerConnection - claimed.size;
+  const emptyLast = [...states].sort(([, a], [, b]) => Number(isEmpty(a)) - Number(isEmpty(b)));
+  for (const [id, state] of emptyLast) {
+    const fresh = !claimed.has(id);
+    if (fresh && room <= 0) {
+      states.delete(id);
+      continue;
     }
     stripUnsafeColours(state);
     if (byteLength(state) > limits.bytesPerState) {
       states.delete(id);
       continue;
     }
-    claimed.add(id);
+    if (fresh) room -= 1;
   }
+}
+
+/** Books the ids the room just applied from a connection (its awareness 'update' event) as that connection's. */
+export function claimApplied(claimed: Set<number>, { added, updated }: { added: number[]; updated: number[] }): void {
+  for (const id of added) claimed.add(id);
+  for (const id of updated) claimed.add(id);
 }
 
 /**

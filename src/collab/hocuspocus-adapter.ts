@@ -2,7 +2,7 @@ import { type Connection, type Document, type Extension, Hocuspocus, OutgoingMes
 import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
-import { type AwarenessLimits, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
+import { type AwarenessLimits, claimApplied, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
 import { createPendingGuard, type PendingGuard, type PendingStore } from './pending-updates.ts';
 import type { Persistence, ServerWrite } from './persistence.ts';
 import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
@@ -98,6 +98,11 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const awarenessWatches = new Map<string, () => void>();
   /** The awareness client ids each connection (a socket on one document) has sent. */
   const claimedIds = new WeakMap<Connection, Set<number>>();
+  const claimedBy = (connection: Connection) => {
+    let claimed = claimedIds.get(connection);
+    if (!claimed) claimedIds.set(connection, (claimed = new Set()));
+    return claimed;
+  };
 
   const extension: Extension = {
     extensionName: 'tandem',
@@ -153,15 +158,23 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
       sizeGuards.set(documentName, createSizeGuard(document, options.maxDocumentBytes));
       persistence.logUpdates(documentName, document);
       document.on('afterTransaction', () => guard.afterTransaction());
-      awarenessWatches.set(documentName, limitDocumentAwareness(document.awareness, options.awarenessLimits));
+      const stopLimiting = limitDocumentAwareness(document.awareness, options.awarenessLimits);
+      // Hocuspocus applies a connection's awareness with the origin { source: 'connection', connection }.
+      const claim = (changes: { added: number[]; updated: number[] }, origin: unknown) => {
+        const connection = (origin as { source?: string; connection?: Connection } | null)?.connection;
+        if ((origin as { source?: string } | null)?.source === 'connection' && connection) claimApplied(claimedBy(connection), changes);
+      };
+      document.awareness.on('update', claim);
+      awarenessWatches.set(documentName, () => {
+        stopLimiting();
+        document.awareness.off('update', claim);
+      });
     },
 
     // Hocuspocus applies (and so broadcasts) only what is left in `states` after this hook.
     async beforeHandleAwareness({ states, connection, document }) {
       if (!connection) return; // the server's own states
-      let claimed = claimedIds.get(connection);
-      if (!claimed) claimedIds.set(connection, (claimed = new Set()));
-      filterInbound(states, claimed, document.awareness, options.awarenessLimits);
+      filterInbound(states, claimedBy(connection), document.awareness, options.awarenessLimits);
     },
 
     // Every update a client sends passes here before Hocuspocus applies it. One that would take

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
 import { type AwarenessEntry, type AwarenessSocket, joinRaw, type RawDialect } from '../helpers/awareness-frames.ts';
-import { type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 
 /**
  * Awareness is the one thing a read-only credential may publish, to everyone on the document.
@@ -166,4 +167,35 @@ describe('awareness limits', () => {
       }
     });
   }
+});
+
+describe('awareness of clients that set no presence', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode('postgres');
+  });
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  // A stock y-websocket client renews its state every 15 s, `{}` when it sets none, and closes
+  // and reconnects when it has heard nothing for 30 s: the echo of that renewal is what keeps
+  // a quiet client connected. An empty state is no attack to drop.
+  it('their empty renewals reach the others (and themselves) like any state', async () => {
+    const id = uniqueDocId('awareness-empty');
+    const quiet = yWebsocketClient(node.wsUrl, id);
+    const other = yWebsocketClient(node.wsUrl, id);
+    try {
+      await Promise.all([whenSynced(quiet.provider), whenSynced(other.provider)]);
+      const heard: number[] = [];
+      quiet.provider.ws!.addEventListener('message', () => heard.push(Date.now()));
+      const before = heard.length;
+      quiet.provider.awareness.setLocalState({});
+      await waitFor(() => other.provider.awareness.getStates().has(quiet.doc.clientID), 'the other client to hear the empty state');
+      await waitFor(() => heard.length > before, 'the quiet client to hear its renewal echoed');
+    } finally {
+      quiet.provider.destroy();
+      other.provider.destroy();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { Awareness, applyAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { filterInbound, limitDocumentAwareness, stripUnsafeColours } from '../../src/collab/awareness-limits.ts';
+import { claimApplied, filterInbound, limitDocumentAwareness, stripUnsafeColours } from '../../src/collab/awareness-limits.ts';
 import { awarenessUpdate } from '../helpers/awareness-frames.ts';
 
 const limits = { clientsPerConnection: 2, statesPerDocument: 3, bytesPerDocument: 10_000, bytesPerState: 200 };
@@ -56,6 +56,7 @@ describe('filterInbound', () => {
     filterInbound(states, claimed, awareness, limits);
     expect([...states.keys()]).toEqual([1, 2]);
     applyAwarenessUpdate(awareness, awarenessUpdate([1, 2].map((clientId) => ({ clientId, clock: 1, state: { n: clientId } }))), 'test');
+    claimApplied(claimed, { added: [1, 2], updated: [] });
 
     const renewal = new Map<number, Record<string, unknown>>([[2, { n: 2 }], [4, { n: 4 }]]);
     filterInbound(renewal, claimed, awareness, limits);
@@ -67,13 +68,24 @@ describe('filterInbound', () => {
     expect([...later.keys()]).toEqual([4]);
   });
 
-  it('drops an oversized state and an empty state for an id the connection does not hold', () => {
-    const states = new Map<number, Record<string, unknown>>([
-      [1, { blob: 'x'.repeat(500) }],
-      [2, {}],
-    ]);
+  it('drops an oversized state', () => {
+    const states = new Map<number, Record<string, unknown>>([[1, { blob: 'x'.repeat(500) }]]);
     filterInbound(states, new Set(), room(), limits);
     expect(states.size).toBe(0);
+  });
+
+  it('lets empty states through (a client without presence renews {}), after the non-empty ones', () => {
+    // Hocuspocus's scratch awareness adds an empty state of its own first: it must not take a real id's place.
+    const states = new Map<number, Record<string, unknown>>([
+      [9, {}],
+      [1, { n: 1 }],
+      [2, { n: 2 }],
+    ]);
+    filterInbound(states, new Set(), room(), limits);
+    expect([...states.keys()].sort()).toEqual([1, 2]);
+    const alone = new Map<number, Record<string, unknown>>([[3, {}]]);
+    filterInbound(alone, new Set(), room(), limits);
+    expect([...alone.keys()]).toEqual([3]);
   });
 });
 
