@@ -93,7 +93,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
 
   return {
     acceptHocuspocus(socket, request, access) {
-      const acked = withDurableAcks(withContractMessages(socket), rooms.acknowledgeable, unacknowledged);
+      const acked: ClientSocket = withDurableAcks(withContractMessages(socket), (name) => rooms.acknowledgeable(name, acked), unacknowledged);
       const connection = rooms.handleConnection(acked, request, access);
       return {
         message(data, isBinary) {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type * as Y from 'yjs';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
 import { type AwarenessLimits, claimApplied, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
-import { createPendingGuard, type PendingGuard, type PendingStore } from './pending-updates.ts';
+import { createPendingGuard, isIntegrated, type PendingGuard, type PendingStore } from './pending-updates.ts';
 import type { Persistence, ServerWrite } from './persistence.ts';
 import type { ClientSocket, SocketAccess, SocketGrant, SocketHandlers } from './ports.ts';
 import type { RoomSync } from './room-sync.ts';
@@ -91,6 +91,13 @@ export interface HocuspocusRoomsOptions {
 /** The y-protocols sync message that carries no update (the others, step 2 and update, do). */
 const SYNC_STEP_1 = 0;
 
+/**
+ * Documents one /collab socket may have waiting for authentication at once. Not more:
+ * Hocuspocus counts what waits by walking all of it for every new message, so the cost of a
+ * socket that fills these grows with their square.
+ */
+export const MAX_DOCUMENTS_PER_SOCKET = 1_000;
+
 export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const { persistence, roomSync, logger } = options;
   const pendingGuards = new Map<string, PendingGuard>();
@@ -98,6 +105,12 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const awarenessWatches = new Map<string, () => void>();
   /** The awareness client ids each connection (a socket on one document) has sent. */
   const claimedIds = new WeakMap<Connection, Set<number>>();
+  /**
+   * The update each socket is applying per document, from beforeSync until afterHandleMessage:
+   * Hocuspocus sends its acknowledgement (SyncStatus) in between, and the acknowledgement
+   * waits for that update, not for everyone's.
+   */
+  const applying = new WeakMap<object, Map<string, Uint8Array>>();
   const claimedBy = (connection: Connection) => {
     let claimed = claimedIds.get(connection);
     if (!claimed) claimedIds.set(connection, (claimed = new Set()));
@@ -184,6 +197,9 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     // Hocuspocus prints every exception of a message to the console.
     async beforeSync({ documentName, connection, type, payload }) {
       if (type === SYNC_STEP_1 || connection.readOnly) return;
+      let updates = applying.get(connection.webSocket);
+      if (!updates) applying.set(connection.webSocket, (updates = new Map()));
+      updates.set(documentName, payload);
       const guard = sizeGuards.get(documentName);
       if (!guard || guard.admits(payload)) return;
       logger.info({ documentId: documentName, bytes: guard.bytes(), maxBytes: options.maxDocumentBytes }, 'refused a socket update that would pass the document size limit');
@@ -192,6 +208,7 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
 
     async afterHandleMessage({ documentName, document, connection }) {
+      applying.get(connection.webSocket)?.delete(documentName);
       const action = pendingGuards.get(documentName)?.afterMessage();
       if (action === 'dropped') {
         logger.warn({ documentId: documentName }, 'dropped updates whose dependencies never arrived');
@@ -221,7 +238,20 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
   };
 
-  const hocuspocus = new Hocuspocus({ name: 'tandem', quiet: true, timeout: options.idleTimeoutMs, extensions: [extension] });
+  const hocuspocus = new Hocuspocus({
+    name: 'tandem',
+    quiet: true,
+    timeout: options.idleTimeoutMs,
+    // A provider authenticates every document of its socket at once on each (re)connect, and
+    // Hocuspocus closes a socket past these (1013, which the provider retries into the same
+    // wall): its defaults (100 documents, 1,000 messages) lock out a socket with more
+    // documents for good. What waits is still bounded, by bytes, and the socket's reading is
+    // paced (socket-pacing.ts), so many documents cost time, not a lockout.
+    maxPendingDocuments: MAX_DOCUMENTS_PER_SOCKET,
+    maxUnauthenticatedQueueMessages: 4 * MAX_DOCUMENTS_PER_SOCKET,
+    maxUnauthenticatedQueueSize: 2 * options.maxPendingBytes,
+    extensions: [extension],
+  });
 
   const connectionsOf = (documentId: string) => hocuspocus.documents.get(documentId)?.getConnections() ?? [];
 
@@ -239,11 +269,15 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
      * When a client's acknowledgement may go out: once nothing of the document waits for
      * missing dependencies and everything it accepted so far is committed.
      */
-    acknowledgeable(documentName: string): Promise<void> {
+    /** When an acknowledgement Hocuspocus sends now on `socket` for the document may go out. */
+    acknowledgeable(documentName: string, socket: object): Promise<void> {
       const guard = pendingGuards.get(documentName);
       // Captured now: what the document accepted up to this acknowledgement.
       if (!guard?.waiting()) return persistence.durable(documentName);
-      return guard.whenIntegrated().then(() => persistence.durable(documentName));
+      const update = applying.get(socket)?.get(documentName);
+      const document = hocuspocus.documents.get(documentName);
+      const ready = update && document ? () => isIntegrated(document, update) : undefined;
+      return guard.whenIntegrated(ready).then(() => persistence.durable(documentName));
     },
 
     /** Runs `change` in one transaction on the live document (loaded if no one has it open), as `write`. */

@@ -1,3 +1,5 @@
+import * as Y from 'yjs';
+
 /**
  * Updates that build on content the room never saw wait in the Y.Doc's pending store (Yjs
  * integrates them once their dependencies arrive). They are neither applied nor logged, so
@@ -28,15 +30,44 @@ export class PendingDroppedError extends Error {
   }
 }
 
+/**
+ * Whether everything `update` (already applied to `doc`) holds is in `doc`: every struct (the document's state vector
+ * reaches the update's end clocks) and every deletion (the items it deletes exist, so the
+ * deletion was applied rather than left waiting). Decodes the update: for the rare
+ * acknowledgement made while something waits, not for every message.
+ */
+export function isIntegrated(doc: Y.Doc, update: Uint8Array): boolean {
+  const known = Y.decodeStateVector(Y.encodeStateVector(doc));
+  const reached = (client: number, clock: number) => (known.get(client) ?? 0) >= clock;
+  for (const [client, clock] of Y.parseUpdateMeta(update).to) if (!reached(client, clock)) return false;
+  for (const [client, deletions] of Y.decodeUpdate(update).ds.clients) {
+    for (const { clock, len } of deletions) if (!reached(client, clock + len)) return false;
+  }
+  return true;
+}
+
 export function createPendingGuard(store: PendingStore, maxBytes: number) {
   let askedAt = 0;
-  let waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Each waits until its own update is in (`ready`), or, without one, until nothing waits. */
+  let waiters: { ready: (() => boolean) | null; resolve: () => void; reject: (error: Error) => void }[] = [];
 
   const settle = (error?: Error) => {
     const settled = waiters;
     waiters = [];
     for (const waiter of settled) if (error) waiter.reject(error);
     else waiter.resolve();
+  };
+
+  /** Resolves the waiters whose update is in, even while other updates (someone else's) still wait. */
+  const settleReady = () => {
+    if (waiters.length === 0) return;
+    if (store.bytes() === 0) return settle();
+    const still: typeof waiters = [];
+    for (const waiter of waiters) {
+      if (waiter.ready?.()) waiter.resolve();
+      else still.push(waiter);
+    }
+    waiters = still;
   };
 
   return {
@@ -53,6 +84,7 @@ export function createPendingGuard(store: PendingStore, maxBytes: number) {
         settle(new PendingDroppedError(`${size} bytes exceed the cap of ${maxBytes}`));
         return 'dropped';
       }
+      settleReady();
       if (size === askedAt) return 'none';
       askedAt = size;
       return 'ask-for-missing';
@@ -60,17 +92,21 @@ export function createPendingGuard(store: PendingStore, maxBytes: number) {
 
     /** After any change of the document (an update from another node may complete what waits). */
     afterTransaction(): void {
-      if (waiters.length > 0 && store.bytes() === 0) settle();
+      settleReady();
     },
 
     waiting(): boolean {
       return store.bytes() > 0;
     },
 
-    /** Resolves once nothing waits (at once if nothing does); rejects if what waits is dropped. */
-    whenIntegrated(): Promise<void> {
-      if (store.bytes() === 0) return Promise.resolve();
-      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    /**
+     * Resolves once `ready()` holds (one client's update is in: another client's orphan
+     * update must not hold it back), or without `ready`, once nothing waits; at once if so
+     * already. Rejects if what waits is dropped or the document unloads.
+     */
+    whenIntegrated(ready?: () => boolean): Promise<void> {
+      if (store.bytes() === 0 || ready?.()) return Promise.resolve();
+      return new Promise((resolve, reject) => waiters.push({ ready: ready ?? null, resolve, reject }));
     },
 
     /** The document unloads: what waited will never integrate here. */

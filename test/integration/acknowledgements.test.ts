@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { hocuspocusClient, waitFor, whenSynced } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
 import { addressed, body, MSG_SYNC, MSG_SYNC_STATUS, openRawSocket, parseHocuspocusMessage, SYNC_STEP1 } from '../helpers/raw-socket.ts';
 import { authenticateOn } from '../helpers/socket-auth.ts';
@@ -50,6 +51,35 @@ describe('acknowledgements of updates with missing dependencies', () => {
       await socket.waitForMessage(() => acks() === 2, 'both updates to be acknowledged');
       expect((await rest.get(`/documents/${id}`)).body.content).toBe('first;second;');
     } finally {
+      await socket.close();
+    }
+  });
+
+  it("one client's update that never integrates does not hold back another client's acknowledgements", async () => {
+    const id = uniqueDocId('ack-orphan');
+    const stranger = new Y.Doc();
+    stranger.getText('content').insert(0, 'never sent;');
+    const before = Y.encodeStateVector(stranger);
+    stranger.getText('content').insert(11, 'orphan;');
+    const orphan = Y.encodeStateAsUpdate(stranger, before);
+
+    // The orphan's sender stays connected and never sends what it builds on.
+    const socket = openRawSocket(node.wsUrl, '/collab');
+    const writer = hocuspocusClient(node.wsUrl, id);
+    try {
+      await socket.opened;
+      expect(await authenticateOn(socket, id, 'anonymous')).toMatchObject({ authenticated: true });
+      const stepOnes = () => socket.received.map(parseHocuspocusMessage).filter((m) => m.type === MSG_SYNC && m.subType === SYNC_STEP1).length;
+      const asked = stepOnes();
+      socket.send(addressed(id, body.update(orphan)));
+      await socket.waitForMessage(() => stepOnes() > asked, 'the room to hold the orphan and ask for its dependency');
+
+      await whenSynced(writer.provider);
+      for (const word of ['one ', 'two ', 'three ', 'four ', 'five ']) writer.text.insert(writer.text.length, word);
+      await waitFor(() => writer.provider.unsyncedChanges === 0, 'the writer to see its edits acknowledged');
+      expect((await restClient(`${node.url}/v1`).get(`/documents/${id}`)).body.content).toBe('one two three four five ');
+    } finally {
+      writer.provider.destroy();
       await socket.close();
     }
   });

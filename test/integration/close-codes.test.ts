@@ -1,3 +1,4 @@
+import { MAX_DOCUMENTS_PER_SOCKET } from '../../src/collab/hocuspocus-adapter.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { startAuthNode } from '../helpers/auth.ts';
@@ -208,16 +209,16 @@ describe('transient closes: both clients come back by themselves', () => {
   it("1013 RATE_LIMITED: more than Hocuspocus lets wait for a document's authentication", async () => {
     const node = await startTestNode('postgres');
     try {
-      // 1,001 messages for a document that never authenticates (Hocuspocus keeps at most 1,000).
+      // Messages for a document that never authenticates, one more than Hocuspocus keeps waiting.
       const pendingId = uniqueDocId('pending');
       const queued = openRawSocket(node.wsUrl, '/collab');
       await queued.opened;
-      for (let i = 0; i < 1_001; i++) queued.send(addressed(pendingId, body.queryAwareness()));
+      for (let i = 0; i <= 4 * MAX_DOCUMENTS_PER_SOCKET; i++) queued.send(addressed(pendingId, body.queryAwareness()));
       expect(await queued.outcome).toEqual({ code: 1013, reason: 'RATE_LIMITED' });
-      // 101 documents pending authentication at once (at most 100).
+      // One document more pending authentication at once than a socket may have.
       const fannedOut = openRawSocket(node.wsUrl, '/collab');
       await fannedOut.opened;
-      for (let i = 0; i < 101; i++) fannedOut.send(addressed(uniqueDocId('pending'), body.queryAwareness()));
+      for (let i = 0; i <= MAX_DOCUMENTS_PER_SOCKET; i++) fannedOut.send(addressed(`pending-${i}`, body.queryAwareness()));
       expect(await fannedOut.outcome).toEqual({ code: 1013, reason: 'RATE_LIMITED' });
     } finally {
       await node.close();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { pendingStoreOf } from '../../src/collab/hocuspocus-adapter.ts';
-import { createPendingGuard, PendingDroppedError } from '../../src/collab/pending-updates.ts';
+import { createPendingGuard, isIntegrated, PendingDroppedError } from '../../src/collab/pending-updates.ts';
 
 /** Two updates of one client, the second building on the first. */
 function dependentUpdates(size = 5): { first: Uint8Array; second: Uint8Array } {
@@ -77,5 +77,50 @@ describe('createPendingGuard', () => {
     const integrated = guard.whenIntegrated();
     guard.close();
     await expect(integrated).rejects.toBeInstanceOf(PendingDroppedError);
+  });
+});
+
+describe('an acknowledgement waits for its own update, not for everyone\'s', () => {
+  it('isIntegrated: structs and deletions in the document, or not (yet)', () => {
+    const doc = new Y.Doc();
+    const { first, second } = dependentUpdates();
+    expect(isIntegrated(doc, first)).toBe(false);
+    Y.applyUpdate(doc, second);
+    expect(isIntegrated(doc, second)).toBe(false); // waits for `first`
+    Y.applyUpdate(doc, first);
+    expect([isIntegrated(doc, first), isIntegrated(doc, second)]).toEqual([true, true]);
+
+    // A deletion of items the document lacks waits too.
+    const author = new Y.Doc();
+    Y.applyUpdate(author, first);
+    Y.applyUpdate(author, second);
+    const before = Y.encodeStateVector(author);
+    author.getText('content').delete(0, 3);
+    const deletion = Y.encodeStateAsUpdate(author, before);
+    const fresh = new Y.Doc();
+    Y.applyUpdate(fresh, deletion);
+    expect(isIntegrated(fresh, deletion)).toBe(false);
+    Y.applyUpdate(doc, deletion);
+    expect(isIntegrated(doc, deletion)).toBe(true);
+  });
+
+  it("resolves a waiter whose update is in while another client's orphan still waits", async () => {
+    const doc = new Y.Doc();
+    const guard = createPendingGuard(pendingStoreOf(doc), 1_000_000);
+    const orphan = dependentUpdates().second;
+    Y.applyUpdate(doc, orphan);
+    guard.afterMessage();
+    expect(guard.waiting()).toBe(true);
+
+    const other = new Y.Doc();
+    other.getText('content').insert(0, 'mine');
+    const mine = Y.encodeStateAsUpdate(other);
+    Y.applyUpdate(doc, mine);
+    const ack = guard.whenIntegrated(() => isIntegrated(doc, mine));
+    expect(await settled(ack)).toBe('resolved');
+    // Without its own update to go by, a waiter still waits for everything.
+    const whole = guard.whenIntegrated();
+    guard.afterTransaction();
+    expect(await settled(whole)).toBe('pending');
   });
 });
