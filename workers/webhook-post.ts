@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import { IPV4_COMPATIBLE_CIDR } from '../src/docs/webhook-url.ts';
 
 /**
  * What a try at a receiver came to: the HTTP status it answered with, or one of two short
@@ -41,7 +42,13 @@ const isFilterRefusal = (error: unknown) => error instanceof Error && /\bis not 
 export function createWebhookPoster({ allowPrivate, timeoutMs }: { allowPrivate: boolean; timeoutMs: number }): WebhookPoster {
   // allowMetaIPAddress stays false either way: 0.0.0.0 and :: only ever mean "this machine".
   // Without keepAlive the agents hold no sockets between tries, so there is nothing to close.
-  const filter = { allowPrivateIPAddress: allowPrivate, allowMetaIPAddress: false, keepAlive: false };
+  const filter = {
+    allowPrivateIPAddress: allowPrivate,
+    allowMetaIPAddress: false,
+    // The library's ranges miss it (see webhook-url.ts).
+    denyIPAddressList: allowPrivate ? [] : [IPV4_COMPATIBLE_CIDR],
+    keepAlive: false,
+  };
   const agents = { 'http:': new RequestFilteringHttpAgent(filter), 'https:': new RequestFilteringHttpsAgent(filter) };
 
   return {

@@ -11,8 +11,17 @@ import { AppError } from '../errors.ts';
  * every IPv6 form that embeds an IPv4 address (::ffff:127.0.0.1, 64:ff9b::/96, 6to4).
  */
 export function isPublicAddress(address: string): boolean {
-  return ipaddr.isValid(address) && ipaddr.parse(address).range() === 'unicast';
+  if (!ipaddr.isValid(address)) return false;
+  const parsed = ipaddr.parse(address);
+  return parsed.range() === 'unicast' && !(parsed.kind() === 'ipv6' && parsed.match(IPV4_COMPATIBLE));
 }
+
+/**
+ * IPv4-compatible IPv6 (::a.b.c.d, deprecated by RFC 4291): ipaddr.js calls it unicast, yet
+ * it embeds any IPv4 address, 127.0.0.1 and 169.254.169.254 included.
+ */
+export const IPV4_COMPATIBLE_CIDR = '::/96';
+const IPV4_COMPATIBLE = ipaddr.parseCIDR(IPV4_COMPATIBLE_CIDR);
 
 /**
  * Names that cannot be a public receiver: localhost and *.localhost (RFC 6761), mDNS (.local),

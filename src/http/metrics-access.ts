@@ -3,6 +3,8 @@ import { hashSecret, sameHash } from '../access/secrets.ts';
 import { AppError } from '../errors.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** What reverse proxies add to say whom they forward (nginx's X-Real-IP among them). */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'via'] as const;
 
 /**
  * Who may read /metrics. With METRICS_TOKEN set: its bearers only. Without it: only a scraper
@@ -19,7 +21,7 @@ export function checkMetricsAccess(request: FastifyRequest, metricsToken: string
     }
     return;
   }
-  const proxied = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined;
+  const proxied = PROXY_HEADERS.some((name) => request.headers[name] !== undefined);
   if (proxied || !LOOPBACK.has(request.socket.remoteAddress ?? '')) {
     throw new AppError('FORBIDDEN', '/metrics answers only this machine; set METRICS_TOKEN to scrape it from elsewhere');
   }

@@ -35,8 +35,10 @@ describe('/metrics is for operators, not for anyone who can reach the port', () 
     expect(remote.status).toBe(403);
     expect((await remote.json()).detail).toContain('METRICS_TOKEN');
     // A reverse proxy on this machine connects from loopback, and says whom it forwards.
-    const proxied = await fetch(`http://127.0.0.1:${port(open)}/metrics`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
-    expect(proxied.status).toBe(403);
+    for (const header of ['x-forwarded-for', 'x-real-ip', 'forwarded']) {
+      const proxied = await fetch(`http://127.0.0.1:${port(open)}/metrics`, { headers: { [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' } });
+      expect([header, proxied.status]).toEqual([header, 403]);
+    }
   });
 
   it('with METRICS_TOKEN: only its bearers, from anywhere', async () => {

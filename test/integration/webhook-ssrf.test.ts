@@ -43,6 +43,8 @@ const PRIVATE_URLS = [
   'http://[fe80::1]/hook',
   'http://[::ffff:127.0.0.1]/hook',
   'http://[::ffff:10.0.0.1]/hook',
+  'http://[::127.0.0.1]/hook',
+  'http://[::169.254.169.254]/latest/meta-data/',
   'http://0.0.0.0:8080/hook',
   'http://[::]/hook',
   'http://redis:6379/',
@@ -189,6 +191,7 @@ describe.each(RUNNER_KINDS)('webhook deliveries on the %s runner', (kind) => {
       `http://2130706433:${port}/hook`,
       `http://0x7f.1:${port}/hook`,
       `http://[::ffff:127.0.0.1]:${port}/hook`,
+      `http://[::127.0.0.1]:${port}/hook`,
       `http://0.0.0.0:${port}/hook`,
       `http://[::]:${port}/hook`,
     ];
