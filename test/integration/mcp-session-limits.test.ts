@@ -83,6 +83,17 @@ describe('MCP sessions per user and per node', () => {
     for (const session of sessions.slice(5)) await fetch(`${node.url}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${session.token}`, 'mcp-session-id': session.id } });
   });
 
+  it('sessions opened with document links count per client address: a session per link does not get past MCP_MAX_SESSIONS_PER_USER', async () => {
+    const links: string[] = [];
+    for (let i = 0; i < 6; i++) links.push((await mallory.rest.post('/v1/documents', { title: `link ${i}` })).body.writeKey);
+    const sessions: { token: string; id: string }[] = [];
+    for (const token of links) sessions.push({ token, id: await openSession(node, token) });
+    const answers: boolean[] = [];
+    for (const session of sessions) answers.push(await alive(node, session.token, session.id));
+    expect(answers).toEqual([false, false, true, true, true, true]);
+    for (const session of sessions.slice(2)) await fetch(`${node.url}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${session.token}`, 'mcp-session-id': session.id } });
+  });
+
   it('a full node refuses new sessions with 503 problem+json and Retry-After, and keeps everyone\'s open ones', async () => {
     const malloryKey = (await newKey(mallory, 'full node')).body.key;
     const held: string[] = [];

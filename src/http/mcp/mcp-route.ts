@@ -53,7 +53,7 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpDeps): Promise<
       // The SDK's DNS-rebinding protection as well: the session answers only on the Host it was
       // opened on, and only to the origins that passed above.
       const host = request.headers.host;
-      return sessions.open(request.principal, {
+      return sessions.open(request.principal, request.ip, {
         hosts: origins.mcpHost && host !== undefined ? [host] : [],
         origins: [...origins.listedOrigins, ...ownOriginsOf(host)],
       });

@@ -1,3 +1,4 @@
+import { normalizeIP } from '@fastify/rate-limit';
 import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { describePrincipal, type Principal } from '../../access/principal.ts';
@@ -40,9 +41,16 @@ export interface McpSession {
 
 export type McpSessions = ReturnType<typeof createMcpSessions>;
 
-/** All of a user's credentials (their tokens, every API key of theirs) count together. */
-function holderOf(principal: Principal): string {
-  return principal.kind === 'user' || principal.kind === 'api-key' ? `user:${principal.userId}` : describePrincipal(principal);
+/**
+ * All of a user's credentials (their tokens, every API key of theirs) count together. A
+ * document key belongs to no user, and documents cost nothing to make: counted per key, one
+ * account's write keys filled the node. Its sessions count per client address instead
+ * (normalizeIP: a whole IPv6 /64 is one address).
+ */
+function holderOf(principal: Principal, ip: string): string {
+  if (principal.kind === 'user' || principal.kind === 'api-key') return `user:${principal.userId}`;
+  if (principal.kind === 'document-key') return `address:${normalizeIP(ip)}`;
+  return describePrincipal(principal);
 }
 
 /**
@@ -90,9 +98,9 @@ export function createMcpSessions(services: McpServices, limits: McpSessionLimit
      * initialize request succeeds. `allowed`: the Host and Origins the SDK's own
      * DNS-rebinding protection admits for it (empty: not checked).
      */
-    async open(principal: Principal, allowed: { hosts: string[]; origins: string[] }): Promise<McpSession> {
+    async open(principal: Principal, ip: string, allowed: { hosts: string[]; origins: string[] }): Promise<McpSession> {
       if (closed) throw new AppError('SHUTTING_DOWN');
-      const holder = holderOf(principal);
+      const holder = holderOf(principal, ip);
       // A holder at their own limit gives one of theirs up for it: the node holds no more than before.
       if (live.size >= limits.perNode && heldBy(holder).length < limits.perUser) {
         throw new AppError('MCP_SESSIONS_FULL', `This node holds ${limits.perNode} MCP sessions, its most; try again in a minute`);
