@@ -103,8 +103,10 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 1200 }),
   /** Logins and registrations (each runs scrypt) per minute from one IP, whatever token they carry. */
   PASSWORD_RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
-  /** Login attempts per account (right or wrong, from any address) per window; past it, 429 until the window ends. */
-  LOGIN_ATTEMPTS_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10 }),
+  /** Login attempts per account from one address (right or wrong) per window; past it, 429 for that address until the window ends. */
+  LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: Type.Integer({ minimum: 1, default: 10 }),
+  /** Login attempts per account from all addresses together per window; past it, 429 until the window ends. */
+  LOGIN_ATTEMPTS_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 100 }),
   LOGIN_ATTEMPT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   /**
    * New WebSocket connections per minute from one IP; past it: close 1013 (clients retry).
@@ -181,6 +183,7 @@ export interface Config {
   rateLimitPerMinute: number;
   passwordRateLimitPerMinute: number;
   loginAttemptsPerAccount: number;
+  loginAttemptsPerAccountAndAddress: number;
   loginAttemptWindowSeconds: number;
   socketConnectionsPerMinute: number;
   socketMessagesPerSecond: number;
@@ -315,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     passwordRateLimitPerMinute: parsed.PASSWORD_RATE_LIMIT_PER_MINUTE,
     loginAttemptsPerAccount: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT,
+    loginAttemptsPerAccountAndAddress: parsed.LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
     loginAttemptWindowSeconds: parsed.LOGIN_ATTEMPT_WINDOW_SECONDS,
     socketConnectionsPerMinute: parsed.SOCKET_CONNECTIONS_PER_MINUTE,
     socketMessagesPerSecond: parsed.SOCKET_MESSAGES_PER_SECOND,

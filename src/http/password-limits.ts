@@ -13,7 +13,10 @@ declare module 'fastify' {
   }
 }
 
-export type PasswordLimitsConfig = Pick<Config, 'passwordRateLimitPerMinute' | 'loginAttemptsPerAccount' | 'loginAttemptWindowSeconds'>;
+export type PasswordLimitsConfig = Pick<
+  Config,
+  'passwordRateLimitPerMinute' | 'loginAttemptsPerAccount' | 'loginAttemptsPerAccountAndAddress' | 'loginAttemptWindowSeconds'
+>;
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -22,13 +25,16 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
  * limit, with @fastify/rate-limit's counters (in Redis with REDIS_URL, so every node counts
  * the same attempts):
  * - per client address, for every route that runs scrypt, whatever token the request carries;
- * - per account, for logins: LOGIN_ATTEMPTS_PER_ACCOUNT attempts per window, from however many
- *   addresses. Every attempt counts, right or wrong: counted before the password is checked,
- *   a burst of parallel guesses cannot slip past the count while scrypt runs. Past it, the
- *   account's logins answer 429 with Retry-After until the window ends, the right password
- *   included (the limit cannot tell the owner from the guesser), and no password is checked.
- *   An email without an account is counted the same way, so the limit tells nothing about
- *   which addresses have accounts.
+ * - per account, for logins, twice: LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS attempts per window
+ *   from one address, and LOGIN_ATTEMPTS_PER_ACCOUNT (ten times more by default) from all
+ *   addresses together. The first stops a guesser at a few tries without locking the owner
+ *   out from their own address; the second bounds a botnet, and only a botnet can then lock an
+ *   account. An attempt refused by the first is not counted by the second. Every attempt
+ *   counts, right or wrong: counted before the password is checked, a burst of parallel
+ *   guesses cannot slip past the count while scrypt runs. Past a limit, logins answer 429 with
+ *   Retry-After until the window ends, the right password included (the limit cannot tell the
+ *   owner from the guesser), and no password is checked. An email without an account is
+ *   counted the same way, so the limits tell nothing about which addresses have accounts.
  * Needs the rate-limit plugin registered (abuse-limits.ts does that first).
  */
 export function registerPasswordLimits(app: FastifyInstance, config: PasswordLimitsConfig): void {
@@ -37,17 +43,26 @@ export function registerPasswordLimits(app: FastifyInstance, config: PasswordLim
     timeWindow: 60_000,
     keyGenerator: (request) => `password-address:${normalizeIP(request.ip)}`,
   });
-  const perAccountOptions: CreateRateLimitOptions & { cache: number } = {
-    max: config.loginAttemptsPerAccount,
-    timeWindow: config.loginAttemptWindowSeconds * 1000,
-    // A hash: the keys live in Redis, and an email is personal data.
-    keyGenerator: (request) => `login-account:${createHash('sha256').update(request.routeOptions.config.loginAccountOf!(request)).digest('base64url')}`,
-    // Without Redis the counters are an LRU map (5,000 keys by default): an attacker spraying
-    // that many other emails would evict the victim's count. The plugin reads `cache` here
-    // though its types omit it; 100,000 keys are a few MiB.
-    cache: 100_000,
+  // A hash: the keys live in Redis, and an email is personal data.
+  const accountKey = (request: FastifyRequest) =>
+    createHash('sha256').update(request.routeOptions.config.loginAccountOf!(request)).digest('base64url');
+  const perAccountLimit = (max: number, keyGenerator: (request: FastifyRequest) => string) => {
+    const options: CreateRateLimitOptions & { cache: number } = {
+      max,
+      timeWindow: config.loginAttemptWindowSeconds * 1000,
+      keyGenerator,
+      // Without Redis the counters are an LRU map (5,000 keys by default): an attacker spraying
+      // that many other emails would evict the victim's count. The plugin reads `cache` here
+      // though its types omit it; 100,000 keys are a few MiB.
+      cache: 100_000,
+    };
+    return app.createRateLimit(options);
   };
-  const perAccount = app.createRateLimit(perAccountOptions);
+  const perAccountAndAddress = perAccountLimit(
+    config.loginAttemptsPerAccountAndAddress,
+    (request) => `login-account-address:${accountKey(request)}:${normalizeIP(request.ip)}`,
+  );
+  const perAccount = perAccountLimit(config.loginAttemptsPerAccount, (request) => `login-account:${accountKey(request)}`);
 
   app.addHook('onRequest', async (request) => {
     if (!request.routeOptions.config.checksPassword) return;
@@ -56,6 +71,7 @@ export function registerPasswordLimits(app: FastifyInstance, config: PasswordLim
   // preHandler: the body is parsed and validated by then, so the email is there.
   app.addHook('preHandler', async (request) => {
     if (!request.routeOptions.config.loginAccountOf) return;
+    await refuseOverLimit(perAccountAndAddress, request, (max) => `More than ${max} login attempts for this account from this address; wait until the window ends`);
     await refuseOverLimit(perAccount, request, (max) => `More than ${max} login attempts for this account; wait until the window ends`);
   });
 }

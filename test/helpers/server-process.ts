@@ -61,6 +61,7 @@ export async function startServerProcess(
     // Suites register and log in many users from 127.0.0.1; test/integration/login-limits.test.ts sets its own.
     PASSWORD_RATE_LIMIT_PER_MINUTE: '1000000',
     LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
+    LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: '1000000',
     SOCKET_CONNECTIONS_PER_MINUTE: '1000000',
     SOCKET_MESSAGES_PER_SECOND: '1000000',
     COLLAB_SOCKET_MESSAGES_PER_SECOND: '1000000',

@@ -24,6 +24,7 @@ const LIMITS = {
   TRUST_PROXY: '1',
   PASSWORD_RATE_LIMIT_PER_MINUTE: '3',
   LOGIN_ATTEMPTS_PER_ACCOUNT: '3',
+  LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS: '2',
   LOGIN_ATTEMPT_WINDOW_SECONDS: '5',
 };
 
@@ -95,6 +96,16 @@ describe('login and registration limits', () => {
     expect((await login(victim)).status).toBe(200);
     expect(await auditCount(`user:${victim.id}`, 'user.login', 1)).toBe(1);
     expect(await auditCount(`user:${victim.id}`, 'user.login_failed', 3)).toBe(3);
+  });
+
+  it("a guesser on one address is stopped there: the owner logs in from their own", async () => {
+    const owner = await signUp(setup, 'owner');
+    const guesser = freshAddress();
+    for (let i = 0; i < 2; i++) expect((await login({ ...owner, password: `guess ${i}` }, guesser)).status).toBe(401);
+    const third = await login({ ...owner, password: 'guess 2' }, guesser);
+    expect([third.status, third.body.code]).toEqual([429, 'RATE_LIMITED']);
+    expect((await login(owner, guesser)).status).toBe(429);
+    expect((await login(owner)).status).toBe(200);
   });
 
   it('limits an email that has no account the same way, so the limit tells nothing', async () => {
