@@ -208,8 +208,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
 
     async afterHandleMessage({ documentName, document, connection }) {
-      applying.get(connection.webSocket)?.delete(documentName);
-      const action = pendingGuards.get(documentName)?.afterMessage();
+      const sentUpdate = applying.get(connection.webSocket)?.delete(documentName) ?? false;
+      const action = pendingGuards.get(documentName)?.afterMessage(sentUpdate);
       if (action === 'dropped') {
         logger.warn({ documentId: documentName }, 'dropped updates whose dependencies never arrived');
       } else if (action === 'ask-for-missing') {

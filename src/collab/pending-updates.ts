@@ -71,7 +71,12 @@ export function createPendingGuard(store: PendingStore, maxBytes: number) {
   };
 
   return {
-    afterMessage(): PendingAction {
+    /**
+     * `sentUpdate`: whether this message carried an update. Only such a message can have made
+     * something wait, so only its sender is asked: a message of another client handled while
+     * the update's hooks ran (they interleave) must not take the question for itself.
+     */
+    afterMessage(sentUpdate = true): PendingAction {
       const size = store.bytes();
       if (size === 0) {
         askedAt = 0;
@@ -85,7 +90,7 @@ export function createPendingGuard(store: PendingStore, maxBytes: number) {
         return 'dropped';
       }
       settleReady();
-      if (size === askedAt) return 'none';
+      if (!sentUpdate || size === askedAt) return 'none';
       askedAt = size;
       return 'ask-for-missing';
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { hocuspocusClient, waitFor, whenSynced } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { addressed, body, MSG_SYNC, MSG_SYNC_STATUS, openRawSocket, parseHocuspocusMessage, SYNC_STEP1 } from '../helpers/raw-socket.ts';
+import { addressed, body, MSG_SYNC, MSG_SYNC_STATUS, openRawSocket, parseHocuspocusMessage, SYNC_STEP1, SYNC_STEP2 } from '../helpers/raw-socket.ts';
 import { authenticateOn } from '../helpers/socket-auth.ts';
 import { restClient } from '../helpers/rest.ts';
 
@@ -69,10 +69,12 @@ describe('acknowledgements of updates with missing dependencies', () => {
     try {
       await socket.opened;
       expect(await authenticateOn(socket, id, 'anonymous')).toMatchObject({ authenticated: true });
-      const stepOnes = () => socket.received.map(parseHocuspocusMessage).filter((m) => m.type === MSG_SYNC && m.subType === SYNC_STEP1).length;
-      const asked = stepOnes();
+      const stepTwos = () => socket.received.map(parseHocuspocusMessage).filter((m) => m.type === MSG_SYNC && m.subType === SYNC_STEP2).length;
+      const answered = stepTwos();
       socket.send(addressed(id, body.update(orphan)));
-      await socket.waitForMessage(() => stepOnes() > asked, 'the room to hold the orphan and ask for its dependency');
+      // A socket's messages are handled in order: once this one is answered, the orphan waits in the room.
+      socket.send(addressed(id, body.syncStep1(Y.encodeStateVector(new Y.Doc()))));
+      await socket.waitForMessage(() => stepTwos() > answered, 'the room to have handled the orphan');
 
       await whenSynced(writer.provider);
       for (const word of ['one ', 'two ', 'three ', 'four ', 'five ']) writer.text.insert(writer.text.length, word);

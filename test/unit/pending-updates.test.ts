@@ -32,6 +32,8 @@ describe('createPendingGuard', () => {
     const { second } = dependentUpdates();
     Y.applyUpdate(doc, second);
     expect(guard.waiting()).toBe(true);
+    // Another client's message handled meanwhile (no update in it) does not take the question.
+    expect(guard.afterMessage(false)).toBe('none');
     expect(guard.afterMessage()).toBe('ask-for-missing');
     expect(guard.afterMessage()).toBe('none');
     expect(doc.getText('content').toString()).toBe('');
