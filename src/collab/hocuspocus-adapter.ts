@@ -266,10 +266,10 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
 
     /**
-     * When a client's acknowledgement may go out: once nothing of the document waits for
-     * missing dependencies and everything it accepted so far is committed.
+     * When an acknowledgement Hocuspocus sends now on `socket` for the document may go out:
+     * once the update it acknowledges is integrated (not waiting for missing dependencies) and
+     * everything the document accepted so far is committed.
      */
-    /** When an acknowledgement Hocuspocus sends now on `socket` for the document may go out. */
     acknowledgeable(documentName: string, socket: object): Promise<void> {
       const guard = pendingGuards.get(documentName);
       // Captured now: what the document accepted up to this acknowledgement.

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { contentBytesOfDoc, contentDeltaOf, newContentBytes } from '../docs/yjs-content-size.ts';
+import { contentBytesAtMost, contentBytesOfDoc, contentDeltaOf, newContentBytes } from '../docs/yjs-content-size.ts';
 
 /**
  * MAX_DOCUMENT_BYTES for a loaded document: how much content it holds, kept up to date from
@@ -28,6 +28,8 @@ export function createSizeGuard(doc: Y.Doc, maxBytes: number): SizeGuard {
   return {
     bytes: () => bytes,
     admits(update) {
+      // Every socket update passes here: most are settled by their length, without decoding.
+      if (bytes + contentBytesAtMost(update) <= maxBytes) return true;
       const added = newContentBytes(doc, update);
       if (bytes + added <= maxBytes) return true;
       // Measured again before refusing, should the running count have drifted: a refusal

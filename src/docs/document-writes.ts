@@ -6,7 +6,7 @@ import { requireWithinLimit, utf8Bytes } from './document-size.ts';
 import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { EditLimits } from './text-edits.ts';
 import { DIFF_LIMITS, type DiffLimits, replaceText } from './text-diff.ts';
-import { contentBytesWith, newContentBytes } from './yjs-content-size.ts';
+import { contentBytesAtMost, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
 import { CONTENT, docFromUpdates, missingDependencies } from './yjs-state.ts';
 
 /**
@@ -67,7 +67,8 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
    * document is near its limit; only then is the update tried on a copy, deletions and all.
    */
   function requireRoomFor(doc: Y.Doc, size: LiveDocumentSize, update: Uint8Array): void {
-    if (size.contentBytes() + newContentBytes(doc, update) <= maxDocumentBytes) return;
+    const held = size.contentBytes();
+    if (held + contentBytesAtMost(update) <= maxDocumentBytes || held + newContentBytes(doc, update) <= maxDocumentBytes) return;
     requireWithinLimit(contentBytesWith(doc, update), maxDocumentBytes);
   }
 

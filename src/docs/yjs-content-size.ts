@@ -54,6 +54,14 @@ export function contentBytesOfDoc(doc: Y.Doc): number {
 }
 
 /**
+ * An upper bound of what `update` can add, from its length alone, so that the common case (a
+ * small update to a document far from its limit) decodes nothing. No encoded byte measures
+ * more than 6: a control character in a JSON string is 1 byte encoded and `\u0001` measured,
+ * `false` is 1 and 5, an emoji 4 and 6, and every struct carries a header besides. 8 leaves room.
+ */
+export const contentBytesAtMost = (update: Uint8Array): number => 8 * update.byteLength;
+
+/**
  * The content `update` would add to `doc`: only what `doc` does not have yet (a reconnecting
  * client's sync step 2 repeats the whole document, and counts only for what is new in it).
  * Deletions the update carries are not subtracted, so this is an upper bound, cheap to get:

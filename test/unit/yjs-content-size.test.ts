@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createSizeGuard } from '../../src/collab/size-guard.ts';
-import { contentBytesOfDoc, contentBytesWith, newContentBytes } from '../../src/docs/yjs-content-size.ts';
+import { contentBytesAtMost, contentBytesOfDoc, contentBytesWith, newContentBytes } from '../../src/docs/yjs-content-size.ts';
 
 /**
  * The size a room keeps of its document (collab/size-guard.ts) follows every transaction from
@@ -99,6 +99,25 @@ describe('document content size', () => {
     expect(newContentBytes(server, overtype)).toBe(100);
     expect(contentBytesWith(server, overtype)).toBe(600);
     expect(contentBytesOfDoc(server)).toBe(1000);
+  });
+
+  it('the bound from an update\'s length is never below what it adds, whatever values it carries', () => {
+    // Values whose measure is largest for their encoding: control characters (escaped in JSON), booleans, emoji.
+    const value = fc.oneof(fc.string({ unit: fc.integer({ min: 0, max: 31 }).map((code) => String.fromCharCode(code)), maxLength: 6 }), fc.boolean(), fc.constant(null), fc.string({ unit: 'grapheme', maxLength: 4 }), fc.double());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(3), value), { minLength: 1, maxLength: 20 }), (writes) => {
+        const doc = new Y.Doc();
+        for (const [kind, v] of writes) {
+          if (kind === 0) doc.getMap('m').set(String(v).slice(0, 3), v);
+          else if (kind === 1) doc.getArray('a').push([v]);
+          else if (kind === 2) doc.getText('content').insert(0, String(v));
+          else doc.getArray('a').push([{ [String(v).slice(0, 2)]: [v] }]);
+        }
+        const update = Y.encodeStateAsUpdate(doc);
+        expect(newContentBytes(new Y.Doc(), update)).toBeLessThanOrEqual(contentBytesAtMost(update));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('the guard admits updates up to the limit, not past it', () => {
