@@ -34,7 +34,7 @@ const HIGH_SURROGATE = /[\uD800-\uDBFF]/;
 const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
 
 /** CESU-8 length: Buffer's UTF-8 length (a lone surrogate is already 3 bytes there) plus 2 for every pair. */
-export function textBytes(text: string): number {
+function textBytes(text: string): number {
   const utf8 = Buffer.byteLength(text);
   if (!HIGH_SURROGATE.test(text)) return utf8;
   return utf8 + 2 * (text.match(SURROGATE_PAIR)?.length ?? 0);

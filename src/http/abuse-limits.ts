@@ -182,7 +182,7 @@ function restKeyOf(request: FastifyRequest): string {
 }
 
 /** normalizeIP: the plugin's default key, which puts a whole IPv6 /64 into one bucket. */
-export const addressKeyOf = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`;
+const addressKeyOf = (request: FastifyRequest) => `ip:${normalizeIP(request.ip)}`;
 
 function classifyRoute(route: RouteOptions): void {
   const unlimited =

@@ -21,7 +21,7 @@ import type { Config } from '../config.ts';
  */
 
 /** Names that always reach this machine only. */
-export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 const LOOPBACK_LISTEN_ADDRESSES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 export interface OriginRules {
@@ -43,7 +43,7 @@ export interface RequestHeaders {
 }
 
 /** The host name a Host header names, without the port, as URL parsing normalizes it; null when there is none. */
-export function hostNameOf(host: string | undefined): string | null {
+function hostNameOf(host: string | undefined): string | null {
   if (!host) return null;
   try {
     return new URL(`http://${host}`).hostname;
@@ -70,7 +70,8 @@ export function ownOriginsOf(host: string | undefined): string[] {
 export function originRulesFor(config: Pick<Config, 'auth' | 'host' | 'allowedOrigins' | 'allowedHosts'>): OriginRules {
   const listedOrigins = config.allowedOrigins ?? [];
   const origins = new Set(listedOrigins);
-  const hosts = new Set([...LOOPBACK_NAMES, ...(config.allowedHosts ?? []).map((name) => name.toLowerCase())]);
+  // config.ts lower-cases ALLOWED_HOSTS, as URL parsing does the Host header.
+  const hosts = new Set([...LOOPBACK_NAMES, ...(config.allowedHosts ?? [])]);
 
   const originAllowed = (origin: string | undefined, host: string | undefined) =>
     origin === undefined || origins.has(origin) || ownOriginsOf(host).includes(origin);
