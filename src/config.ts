@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
+import { isScryptN, MAX_SCRYPT_N, OWASP_SCRYPT_N } from './access/passwords.ts';
 
 /**
  * The only reader of process.env. Every variable is validated at start, all problems are
@@ -128,7 +129,7 @@ const EnvSchema = Type.Object({
    * default is OWASP's minimum, 2^17 (128 MiB, about half a second); production refuses less.
    * Lower only for test suites that register many users.
    */
-  PASSWORD_SCRYPT_N: Type.Integer({ minimum: 1024, maximum: 2 ** 18, default: 2 ** 17 }),
+  PASSWORD_SCRYPT_N: Type.Integer({ minimum: 1024, maximum: MAX_SCRYPT_N, default: OWASP_SCRYPT_N }),
   /** Bearer token of the operator for /v1/admin/* (verifying users' email addresses); unset: those routes answer 403. */
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 32 })),
   /** Bearer token for GET /metrics; unset: /metrics answers only direct requests from this machine. */
@@ -151,8 +152,6 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>;
 
-/** OWASP's minimum scrypt cost (src/access/passwords.ts hashes with what PASSWORD_SCRYPT_N says). */
-const OWASP_SCRYPT_N = 2 ** 17;
 
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
@@ -263,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): Readonly<Co
   // Only once it is an integer in range (else already reported above).
   const scryptN = parsed.PASSWORD_SCRYPT_N;
   if (!problems.some((problem) => problem.startsWith('PASSWORD_SCRYPT_N'))) {
-    if ((scryptN & (scryptN - 1)) !== 0) problems.push('PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)');
+    if (!isScryptN(scryptN)) problems.push('PASSWORD_SCRYPT_N: must be a power of two (e.g. 131072 = 2^17)');
     else if (parsed.NODE_ENV === 'production' && scryptN < OWASP_SCRYPT_N) {
       problems.push(`PASSWORD_SCRYPT_N: at least ${OWASP_SCRYPT_N} (2^17, OWASP's minimum) when NODE_ENV=production`);
     }

@@ -29,7 +29,7 @@ export interface McpSession {
   readonly transport: StreamableHTTPServerTransport;
   /** describePrincipal of the credential that opened it: later requests must come from the same. */
   readonly owner: string;
-  /** Whose sessions it counts among: the user behind a token or API key, else the credential. */
+  /** Whose sessions it counts among: the user behind a token or API key; for a document key, the client's address. */
   readonly holder: string;
   /** The principal of the latest request (a user's access token is renewed every 15 minutes). */
   principal: Principal;
