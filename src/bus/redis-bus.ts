@@ -12,8 +12,10 @@ import { decodeBusMessage, encodeBusMessage } from './messages.ts';
  */
 export function createRedisBus(url: string, logger: Logger): UpdateBus & { close(): Promise<void> } {
   const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'tandem-bus-pub' });
-  // The subscriber queues its SUBSCRIBEs while disconnected and re-subscribes on reconnect.
-  const subscriber = new Redis(url, { connectionName: 'tandem-bus-sub', maxRetriesPerRequest: null });
+  // The subscriber queues its SUBSCRIBEs while disconnected. It re-subscribes on reconnect
+  // itself, not through ioredis's autoResubscribe: that one's SUBSCRIBE has no rejection
+  // handler (redis/ioredis#2187), so a close while it waits was an unhandled rejection.
+  const subscriber = new Redis(url, { connectionName: 'tandem-bus-sub', maxRetriesPerRequest: null, autoResubscribe: false });
   /** Per document: its handlers, and the SUBSCRIBE every later subscriber must also wait for. */
   const channels = new Map<string, { handlers: Set<(message: BusMessage) => void>; subscribed: Promise<unknown> }>();
   const reconnectListeners: (() => void)[] = [];
@@ -27,11 +29,20 @@ export function createRedisBus(url: string, logger: Logger): UpdateBus & { close
     });
   }
   // Also on the first 'ready': rooms loaded while Redis was still away have to catch up too.
+  // The rooms read the log only once their channels are subscribed again, so that an update
+  // committed elsewhere is either in what they read or in a message they receive.
   subscriber.on('ready', () => {
     if (everReady) logger.info('Redis (update bus) is back; catching up from the op log');
     everReady = true;
     warnedDown = false;
-    for (const listener of reconnectListeners) listener();
+    const names = [...channels.keys()].map(documentChannel);
+    (names.length > 0 ? subscriber.subscribe(...names) : Promise.resolve()).then(
+      () => {
+        for (const listener of reconnectListeners) listener();
+      },
+      // The connection went away again (or is closing): the next 'ready' does it all again.
+      (error: unknown) => logger.debug({ err: error }, 're-subscribing failed'),
+    );
   });
   subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
     const documentId = documentIdOfChannel(channel.toString());

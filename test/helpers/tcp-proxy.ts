@@ -7,17 +7,20 @@ import { TEST_DATABASE_URL } from './node.ts';
  * - cut(): open connections are destroyed and new ones are dropped on arrival (the peer sees
  *   errors at once, as when the server is down);
  * - stall(): connections stay open but nothing gets through in either direction (as in a
- *   network partition: queries neither answer nor fail), until restore() delivers what was held.
+ *   network partition: queries neither answer nor fail), until restore() delivers what was held;
+ * - `stallWhen` stalls at an exact moment: it sees each chunk a client sends before it is
+ *   forwarded, and when it answers true, that chunk is the first one held.
  */
-export async function startTcpProxy(target: { host: string; port: number }) {
+export async function startTcpProxy(target: { host: string; port: number }, options: { stallWhen?: (chunk: Buffer) => boolean } = {}) {
   const sockets = new Set<Socket>();
   let cut = false;
   let stalled = false;
   /** Chunks that arrived while stalled, in arrival order, with where they were going. */
   let held: { to: Socket; chunk: Buffer }[] = [];
 
-  const forward = (from: Socket, to: Socket) => {
+  const forward = (from: Socket, to: Socket, fromClient: boolean) => {
     from.on('data', (chunk: Buffer) => {
+      if (fromClient && !stalled && options.stallWhen?.(chunk)) stalled = true;
       if (stalled) held.push({ to, chunk });
       else if (!to.destroyed) to.write(chunk);
     });
@@ -38,8 +41,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    forward(client, upstream);
-    forward(upstream, client);
+    forward(client, upstream, true);
+    forward(upstream, client, false);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -55,6 +58,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     stall() {
       stalled = true;
     },
+    /** How many chunks are held now. */
+    held: () => held.length,
     restore() {
       cut = false;
       stalled = false;
