@@ -6,8 +6,9 @@ RUN chown node:node /app
 USER node
 
 # `npm ci` runs the postinstall `prisma generate`, which reads prisma/schema.prisma: copy it
-# before installing. Dev dependencies are needed at run time too (tsx runs the TypeScript,
-# prisma generates the client), so this is a full install, and NODE_ENV is set only after it.
+# before installing. Dev dependencies are needed at install time too (prisma generates the
+# client), so this is a full install, and NODE_ENV is set only after it. Node runs the
+# TypeScript itself (type stripping): no transpiler at run time.
 COPY --chown=node:node package.json package-lock.json ./
 COPY --chown=node:node prisma ./prisma
 RUN npm ci && npm cache clean --force
@@ -24,4 +25,4 @@ EXPOSE 1234
 
 # `npm start` without npm in front: Tandem itself is PID 1's child and gets docker's SIGTERM,
 # which makes it close its sockets (1001) and flush the op log before it exits.
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+CMD ["node", "src/main.ts"]

@@ -4,7 +4,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { type Closable, shutdownOnSignal } from './shutdown.ts';
 
 export interface EntryPoint {
-  /** Whose entry point this is: `import.meta.url` of the module run by `node`/`tsx`. */
+  /** Whose entry point this is: `import.meta.url` of the module run by `node`. */
   moduleUrl: string;
   /** For messages: "Tandem", "Tandem worker". */
   name: string;

@@ -1,8 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
@@ -52,6 +50,8 @@ function openPostgres(url: string, logger: Logger): Database {
 }
 
 async function openEmbedded(dataDir: string): Promise<Database> {
+  // Loaded only here: a node on Postgres need not hold PGlite's code and WebAssembly.
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
   await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });

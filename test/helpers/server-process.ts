@@ -6,10 +6,8 @@ import { TEST_REDIS_URL } from './ports.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
- * Node 24 from node_modules (the system one is 20). The server runs as `node --import tsx
- * src/main.ts` rather than through the `tsx` CLI: the CLI is a wrapper that spawns the real
- * server as a grandchild, so a SIGKILL sent to its pid would kill the wrapper and leave the
- * server running as an orphan.
+ * Node 24 from node_modules (the system one is 20), which runs the TypeScript itself (type
+ * stripping), as `npm start` does: the pid is the server's own, so a SIGKILL reaches it.
  */
 const NODE = existsSync(`${ROOT}node_modules/.bin/node`) ? `${ROOT}node_modules/.bin/node` : process.execPath;
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -133,11 +131,11 @@ export interface LoggedProcess {
 }
 
 /**
- * Runs one of Tandem's entry points (`node --import tsx <script>`) with `env`, collects its JSON
+ * Runs one of Tandem's entry points (`node <script>`) with `env`, collects its JSON
  * log lines, and resolves once a line passes `ready`; kills it if it exits or stalls first.
  */
 export async function spawnLogged(script: string, env: Record<string, string | undefined>, ready: (line: LogLine) => boolean): Promise<LoggedProcess> {
-  const child = spawn(NODE, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const logs: LogLine[] = [];
   let stderr = '';

@@ -20,11 +20,12 @@ class Typist {
   provider!: WebsocketProvider;
   node!: ServerProcess;
 
-  constructor(
-    readonly name: string,
-    readonly documentId: string,
-    node: ServerProcess,
-  ) {
+  readonly name: string;
+  readonly documentId: string;
+
+  constructor(name: string, documentId: string, node: ServerProcess) {
+    this.name = name;
+    this.documentId = documentId;
     this.connect(node);
   }
 
