@@ -71,7 +71,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
         logger,
       });
   const store = createDocumentStore(db.prisma);
-  const opLog = createOpLogWriter(db.prisma, logger, { observeCommitLag: metrics.observeCommitLag });
+  const opLog = createOpLogWriter(db.sql, logger, { observeCommitLag: metrics.observeCommitLag });
   const events = createDocumentEvents(publisher, { debounceMs: config.webhooks.debounceMs, compactEvery: config.snapshotEvery, logger });
   const bus = config.redisUrl ? createRedisBus(config.redisUrl, logger) : createInProcessBus();
   collab = createCollabServer({

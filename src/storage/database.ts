@@ -8,9 +8,19 @@ import { PrismaClient } from '../generated/prisma/client.ts';
 export interface Database {
   readonly kind: 'postgres' | 'embedded';
   readonly prisma: PrismaClient;
+  /** The hot path's statements (op-log.ts), past Prisma's runtime. */
+  readonly sql: SqlQuery;
   /** Runs a multi-statement SQL script on one session (migrations), holding `lockKey` meanwhile. */
   runScriptsExclusively(lockKey: number, run: (exec: (sql: string) => Promise<unknown[]>) => Promise<void>): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * One parameterized statement, by name: Postgres prepares it once per connection (parsed and
+ * planned once, not on every commit) and takes Uint8Array parameters as bytea.
+ */
+export interface SqlQuery {
+  query<Row>(name: string, text: string, values: unknown[]): Promise<Row[]>;
 }
 
 export type DatabaseOptions = { kind: 'postgres'; url: string } | { kind: 'embedded'; dataDir: string };
@@ -28,6 +38,11 @@ function openPostgres(url: string, logger: Logger): Database {
   return {
     kind: 'postgres',
     prisma,
+    sql: {
+      async query<Row>(name: string, text: string, values: unknown[]) {
+        return (await pool.query({ name, text, values })).rows as Row[];
+      },
+    },
     async runScriptsExclusively(lockKey, run) {
       const client = await pool.connect();
       try {
@@ -58,6 +73,12 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   return {
     kind: 'embedded',
     prisma,
+    sql: {
+      // In process: there is no round trip or planning worth a prepared statement.
+      async query<Row>(_name: string, text: string, values: unknown[]) {
+        return (await pglite.query<Row>(text, values)).rows;
+      },
+    },
     async runScriptsExclusively(_lockKey, run) {
       // PGlite is single-connection and in-process: nothing else can run a migration at once.
       await run(async (sql) => {

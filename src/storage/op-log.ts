@@ -1,7 +1,7 @@
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import type { SqlQuery } from './database.ts';
 
 /** Who wrote an update, stored with it. */
 export interface UpdateAuthor {
@@ -47,7 +47,7 @@ interface PendingAppend {
  * acknowledgements but never loses or reorders an acknowledged update.
  */
 export function createOpLogWriter(
-  prisma: PrismaClient,
+  sql: SqlQuery,
   logger: Logger,
   options: { observeCommitLag?: (seconds: number) => void } = {},
 ): OpLogWriter {
@@ -70,7 +70,7 @@ export function createOpLogWriter(
         inFlight = batch;
         let outcome: CommitOutcome;
         try {
-          outcome = await pRetry(() => commit(prisma, batch), {
+          outcome = await pRetry(() => commit(sql, batch), {
             retries: Number.POSITIVE_INFINITY,
             minTimeout: 50,
             maxTimeout: 2_000,
@@ -155,7 +155,37 @@ function settle({ assigned, missing }: CommitOutcome, observeCommitLag: ((second
   }
 }
 
-async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<CommitOutcome> {
+/**
+ * One statement, so one round trip and no interactive transaction: lock the documents' rows,
+ * insert the updates at head + ord, move the heads, and tick the change clock. Under READ
+ * COMMITTED, FOR UPDATE re-reads a row another node changed meanwhile, so seqs stay gapless
+ * across nodes. Rows of documents that do not exist are simply not inserted.
+ */
+const APPEND = `
+  WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::text[], $5::text[])
+      AS t(document_id, ord, "update", author_kind, idempotency_key)
+  ),
+  heads AS (
+    SELECT id, head_seq FROM documents WHERE id = ANY($6::text[]) ORDER BY id FOR UPDATE
+  ),
+  inserted AS (
+    INSERT INTO document_updates (document_id, seq, "update", author_kind, idempotency_key)
+    SELECT i.document_id, h.head_seq + i.ord, i."update", i.author_kind, i.idempotency_key
+    FROM input i JOIN heads h ON h.id = i.document_id
+  ),
+  counts AS (SELECT document_id, count(*)::int AS n FROM input GROUP BY document_id),
+  tick AS (
+    UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM heads) RETURNING value
+  ),
+  moved AS (
+    UPDATE documents AS d SET head_seq = h.head_seq + c.n, updated_at = now(), change_seq = tick.value
+    FROM heads h JOIN counts c ON c.document_id = h.id, tick
+    WHERE d.id = h.id
+  )
+  SELECT id, head_seq FROM heads`;
+
+async function commit(sql: SqlQuery, batch: PendingAppend[]): Promise<CommitOutcome> {
   const byDocument = new Map<string, PendingAppend[]>();
   for (const entry of batch) {
     const list = byDocument.get(entry.documentId);
@@ -168,38 +198,14 @@ async function commit(prisma: PrismaClient, batch: PendingAppend[]): Promise<Com
   // Position of each entry among its document's entries in this batch: seq = head + ord.
   const ords = ids.flatMap((id) => byDocument.get(id)!.map((_, index) => index + 1));
 
-  // One statement, so one round trip and no interactive transaction: lock the documents'
-  // rows, insert the updates at head + ord, move the heads, and tick the change clock. Under
-  // READ COMMITTED, FOR UPDATE re-reads a row another node changed meanwhile, so seqs stay
-  // gapless across nodes. Rows of documents that do not exist are simply not inserted.
-  const heads = await prisma.$queryRaw<{ id: string; head_seq: number }[]>`
-    WITH input AS (
-      SELECT * FROM unnest(
-        ${entries.map((entry) => entry.documentId)}::text[],
-        ${ords}::int[],
-        ${entries.map((entry) => Buffer.from(entry.update.buffer, entry.update.byteOffset, entry.update.byteLength).toString('base64'))}::text[],
-        ${entries.map((entry) => entry.author.authorKind)}::text[],
-        ${entries.map((entry) => entry.author.idempotencyKey ?? null)}::text[]
-      ) AS t(document_id, ord, update_base64, author_kind, idempotency_key)
-    ),
-    heads AS (
-      SELECT id, head_seq FROM documents WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE
-    ),
-    inserted AS (
-      INSERT INTO document_updates (document_id, seq, "update", author_kind, idempotency_key)
-      SELECT i.document_id, h.head_seq + i.ord, decode(i.update_base64, 'base64'), i.author_kind, i.idempotency_key
-      FROM input i JOIN heads h ON h.id = i.document_id
-    ),
-    counts AS (SELECT document_id, count(*)::int AS n FROM input GROUP BY document_id),
-    tick AS (
-      UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM heads) RETURNING value
-    ),
-    moved AS (
-      UPDATE documents AS d SET head_seq = h.head_seq + c.n, updated_at = now(), change_seq = tick.value
-      FROM heads h JOIN counts c ON c.document_id = h.id, tick
-      WHERE d.id = h.id
-    )
-    SELECT id, head_seq FROM heads`;
+  const heads = await sql.query<{ id: string; head_seq: number }>('tandem_op_log_append', APPEND, [
+    entries.map((entry) => entry.documentId),
+    ords,
+    entries.map((entry) => entry.update),
+    entries.map((entry) => entry.author.authorKind),
+    entries.map((entry) => entry.author.idempotencyKey ?? null),
+    ids,
+  ]);
 
   const headById = new Map(heads.map((row) => [row.id, row.head_seq]));
   const assigned: { entry: PendingAppend; seq: number }[] = [];

@@ -99,7 +99,7 @@ describe.each([
   let store: DocumentStore;
   const writers: OpLogWriter[] = [];
   const writer = () => {
-    const created = createOpLogWriter(db.prisma, logger);
+    const created = createOpLogWriter(db.sql, logger);
     writers.push(created);
     return created;
   };
@@ -535,7 +535,7 @@ describe.each([
     it('close commits what is pending, then refuses appends with SHUTTING_DOWN', async () => {
       const id = uniqueDocId('close');
       await store.ensure(id, newAccess());
-      const log = createOpLogWriter(db.prisma, logger);
+      const log = createOpLogWriter(db.sql, logger);
       const pending = Array.from({ length: 12 }, (_, i) => log.append(id, marker(id, i)));
       await log.close();
       expect(await Promise.all(pending)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));

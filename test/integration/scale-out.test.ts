@@ -79,7 +79,7 @@ describe('two nodes on one Redis bus', () => {
     // Another writer appends to the log without telling the bus: as if its message were dropped.
     const other = new Y.Doc();
     other.getText('content').insert(0, 'never published');
-    const writer = createOpLogWriter(db.prisma, pino({ level: 'silent' }));
+    const writer = createOpLogWriter(db.sql, pino({ level: 'silent' }));
     await writer.append(id, Y.encodeStateAsUpdate(other));
     await writer.close();
     await waitFor(() => client.text.toString() === 'never published', 'the repair from the log', 5000);

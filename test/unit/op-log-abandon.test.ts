@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
+import type { SqlQuery } from '../../src/storage/database.ts';
 import { createOpLogWriter } from '../../src/storage/op-log.ts';
 
 /**
@@ -14,14 +14,14 @@ describe('op log abandon', () => {
   /** The commit statement's document ids are its sixth parameter; every document exists at head 0. */
   function fakeDatabase(answer: (ids: string[]) => Promise<{ id: string; head_seq: number }[]>) {
     const calls: string[][] = [];
-    const prisma = {
-      $queryRaw: (_sql: TemplateStringsArray, ...values: unknown[]) => {
+    const sql = {
+      query: (_name: string, _text: string, values: unknown[]) => {
         const ids = values[5] as string[];
         calls.push(ids);
         return answer(ids);
       },
-    } as unknown as PrismaClient;
-    return { prisma, calls };
+    } as SqlQuery;
+    return { sql, calls };
   }
   const heads = (ids: string[]) => ids.map((id) => ({ id, head_seq: 0 }));
   const update = new Uint8Array([1, 2, 3]);
@@ -35,16 +35,16 @@ describe('op log abandon', () => {
   };
 
   it('acknowledges commits as usual until then', async () => {
-    const { prisma } = fakeDatabase(async (ids) => heads(ids));
-    const log = createOpLogWriter(prisma, logger);
+    const { sql } = fakeDatabase(async (ids) => heads(ids));
+    const log = createOpLogWriter(sql, logger);
     await expect(Promise.all([log.append('a', update), log.append('a', update)])).resolves.toEqual([1, 2]);
     await log.close();
   });
 
   it('counts what each document still holds, and acknowledges nothing after, not even a commit that lands later', async () => {
     let land!: () => void;
-    const { prisma, calls } = fakeDatabase((ids) => new Promise((resolve) => (land = () => resolve(heads(ids)))));
-    const log = createOpLogWriter(prisma, logger);
+    const { sql, calls } = fakeDatabase((ids) => new Promise((resolve) => (land = () => resolve(heads(ids)))));
+    const log = createOpLogWriter(sql, logger);
     const appends = [log.append('a', update), log.append('b', update), log.append('a', update)];
     await turns();
     expect(calls).toHaveLength(1); // the batch is at the database
@@ -63,10 +63,10 @@ describe('op log abandon', () => {
   });
 
   it('stops retrying a failing commit', async () => {
-    const { prisma, calls } = fakeDatabase(async () => {
+    const { sql, calls } = fakeDatabase(async () => {
       throw new Error('connection refused');
     });
-    const log = createOpLogWriter(prisma, logger);
+    const log = createOpLogWriter(sql, logger);
     const append = settled(log.append('a', update));
     const started = Date.now();
     while (calls.length < 2) {
