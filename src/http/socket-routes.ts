@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { CollabServer } from '../collab/collab-server.ts';
 import type { SocketAccess, SocketHandlers } from '../collab/ports.ts';
@@ -56,6 +58,7 @@ function wire(
   // Nothing below holds on to the Fastify request: a socket may live for hours, and the
   // request (with its logger and raw message) would stay in memory all that time.
   const log = request.log;
+  releaseUpgradeResponse(request);
   const pacer = paceSocket(socket, {
     dialect,
     limits,
@@ -68,7 +71,14 @@ function wire(
     pacer.flush();
     handlers.close(code, reason.toString());
   });
-  socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
+  // Instead of @fastify/websocket's listener, which holds Fastify's request and reply for as
+  // long as the socket is open, and logs a client that vanished as an error. Like it, ends
+  // the socket: after an error `ws` has already sent its close frame (1009 becomes 4413 above).
+  socket.removeAllListeners('error');
+  socket.on('error', (error) => {
+    log.debug({ err: error }, 'websocket error');
+    socket.terminate();
+  });
 }
 
 /**
@@ -84,6 +94,17 @@ function interceptServerClose(socket: WebSocket, onClose: () => void): void {
     if (code === 1009) close(closeCodeFor('MESSAGE_TOO_LARGE'), 'MESSAGE_TOO_LARGE');
     else close(code, reason);
   };
+}
+
+/**
+ * @fastify/websocket routes the upgrade through a ServerResponse it assigns to the TCP socket
+ * and never detaches: the socket would hold that response and its raw request for as long as
+ * it is open. Once upgraded, nothing writes HTTP to it again.
+ */
+function releaseUpgradeResponse(request: FastifyRequest): void {
+  const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
+  const response = tcp._httpMessage;
+  if (response && response.req === request.raw) response.detachSocket(tcp);
 }
 
 function toBytes(data: WebSocket.RawData): Uint8Array {

@@ -5,6 +5,8 @@ import { JOBS, type JobName, type JobPayload } from './job-types.ts';
 export function payloadProblem(name: string, payload: unknown): string | null {
   const job = (JOBS as Record<string, { payload: (typeof JOBS)[JobName]['payload'] }>)[name];
   if (!job) return `unknown job "${name}"`;
+  // Check is cheap; Errors walks the whole schema building every message, so only on failure.
+  if (Value.Check(job.payload, payload)) return null;
   const error = Value.Errors(job.payload, payload)[0];
   return error ? `${name}: ${error.instancePath || 'payload'} ${error.message}` : null;
 }
