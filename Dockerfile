@@ -24,5 +24,7 @@ ENV NODE_ENV=production \
 EXPOSE 1234
 
 # `npm start` without npm in front: Tandem itself is PID 1's child and gets docker's SIGTERM,
-# which makes it close its sockets (1001) and flush the op log before it exits.
-CMD ["node", "src/main.ts"]
+# which makes it close its sockets (1001) and flush the op log before it exits. A young
+# generation of 8 MB instead of V8's default (up to 64 MB on a big machine): a third less
+# memory per connection under load (bench S2), at no measurable CPU cost.
+CMD ["node", "--max-semi-space-size=8", "src/main.ts"]

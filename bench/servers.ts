@@ -71,7 +71,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   const [args, env] =
     name === 'tandem'
       ? [
-          [...(options.nodeFlags ?? []), 'src/main.ts'],
+          [...(options.nodeFlags ?? []), '--max-semi-space-size=8', 'src/main.ts'], // as npm start runs it
           {
             DATABASE_URL: options.databaseUrl,
             // Chosen here, so that Tandem can log at warn (no per-request lines) and still be found.
