@@ -1,14 +1,26 @@
-import Value from 'typebox/value';
+import Compile, { type Validator } from 'typebox/compile';
 import { JOBS, type JobName, type JobPayload } from './job-types.ts';
+
+/** One compiled validator per job: every published and every processed job is checked. */
+const validators = new Map<string, Validator>();
+
+function validatorOf(name: string): Validator | undefined {
+  let validator = validators.get(name);
+  if (!validator) {
+    const job = (JOBS as Record<string, { payload: (typeof JOBS)[JobName]['payload'] }>)[name];
+    if (!job) return undefined;
+    validators.set(name, (validator = Compile(job.payload)));
+  }
+  return validator;
+}
 
 /** Null when `payload` fits the job's schema; otherwise what is wrong, for the log. */
 export function payloadProblem(name: string, payload: unknown): string | null {
-  const job = (JOBS as Record<string, { payload: (typeof JOBS)[JobName]['payload'] }>)[name];
-  if (!job) return `unknown job "${name}"`;
-  // Check is cheap; Errors walks the whole schema building every message, so only on failure.
-  if (Value.Check(job.payload, payload)) return null;
-  const error = Value.Errors(job.payload, payload)[0];
-  return error ? `${name}: ${error.instancePath || 'payload'} ${error.message}` : null;
+  const validator = validatorOf(name);
+  if (!validator) return `unknown job "${name}"`;
+  if (validator.Check(payload)) return null;
+  const error = validator.Errors(payload)[0];
+  return `${name}: ${error?.instancePath || 'payload'} ${error?.message ?? 'does not match its schema'}`;
 }
 
 export function assertPayload<N extends JobName>(name: N, payload: unknown): asserts payload is JobPayload<N> {
