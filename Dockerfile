@@ -6,9 +6,9 @@ RUN chown node:node /app
 USER node
 
 # `npm ci` runs the postinstall `prisma generate`, which reads prisma/schema.prisma: copy it
-# before installing. Dev dependencies are needed at install time too (prisma generates the
-# client), so this is a full install, and NODE_ENV is set only after it. Node runs the
-# TypeScript itself (type stripping): no transpiler at run time.
+# before installing. Dev dependencies are needed to install (prisma generates the client), so
+# this is a full install, and NODE_ENV is set only after it. Node runs the TypeScript itself
+# (type stripping): no transpiler at run time.
 COPY --chown=node:node package.json package-lock.json ./
 COPY --chown=node:node prisma ./prisma
 RUN npm ci && npm cache clean --force

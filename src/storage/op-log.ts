@@ -100,8 +100,8 @@ export function createOpLogWriter(
         // A busy node waits out the rest of the commit window, so that the commit carries what
         // arrives meanwhile; a node that is not (a lone writer, an agent's patch after patch)
         // commits at once.
-        const wait = arrivals.expectedWithin(COMMIT_WINDOW_MS) >= 2 ? lastCommitAt + COMMIT_WINDOW_MS - performance.now() : 0;
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const wait = lastCommitAt + COMMIT_WINDOW_MS - performance.now();
+        if (wait > 0 && arrivals.expectedWithin(COMMIT_WINDOW_MS) >= 2) await new Promise((resolve) => setTimeout(resolve, wait));
         if (abandoned) return;
         lastCommitAt = performance.now();
         const batch = queue;
