@@ -72,13 +72,12 @@ function wire(
     handlers.close(code, reason.toString());
   });
   // Instead of @fastify/websocket's listener, which holds Fastify's request and reply for as
-  // long as the socket is open, and logs a client that vanished as an error. Like it, ends
-  // the socket: after an error `ws` has already sent its close frame (1009 becomes 4413 above).
+  // long as the socket is open, logs a client that vanished as an error, and destroys the
+  // socket. Nothing to end here: `ws` has already sent its close frame (1009 becomes 4413
+  // above) and finishes the closing handshake itself; destroyed while the client is still
+  // sending, the socket would reset and the client see 1006 instead of the code.
   socket.removeAllListeners('error');
-  socket.on('error', (error) => {
-    log.debug({ err: error }, 'websocket error');
-    socket.terminate();
-  });
+  socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
 }
 
 /**
