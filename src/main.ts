@@ -142,8 +142,10 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     rest: { documents, history, jobs: publisher, comments, notifications, webhooks, verification, adminToken: config.adminToken },
     mcp: {
       search: createDocumentSearch({ documents }),
-      // Every committed update is published on the bus (by whichever node committed it), and reaches this node's subscribers too.
-      changes: { watch: (id, changed) => bus.subscribe(id, (message) => message.kind === 'update' && changed(message.seq)) },
+      // Every commit is confirmed on the bus (by whichever node committed it), and reaches this node's subscribers too.
+      changes: {
+        watch: (id, changed) => bus.subscribe(id, (message) => message.kind === 'committed' && changed(Math.max(...message.commits.map((commit) => commit.seq)))),
+      },
     },
     access: {
       store: accessStore,

@@ -64,12 +64,14 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     logger: options.logger,
     nodeId: options.nodeId,
     repairIntervalMs: options.busRepairIntervalMs,
+    adopt: (documentId, update) => opLog.append(documentId, update),
   });
-  // Every commit goes out on the bus, with the seq it got.
+  // Every update goes out on the bus as it is accepted, and its commit after it.
   const opLog: RoomOpLog = {
     async append(documentId, update, author) {
+      const local = roomSync.accepted(documentId, update);
       const seq = await options.opLog.append(documentId, update, author);
-      roomSync.committed(documentId, seq, update);
+      roomSync.committed(documentId, local, seq);
       return seq;
     },
     whenDurable: (documentId) => options.opLog.whenDurable(documentId),
@@ -122,7 +124,8 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     async write(documentId, change, author) {
       const write: ServerWrite = { author, committed: [] };
       await rooms.transact(documentId, change, write);
-      const seqs = await Promise.all(write.committed);
+      // The change was made on what the room held, other nodes' updates not yet stored included.
+      const [seqs] = await Promise.all([Promise.all(write.committed), roomSync.settled(documentId)]);
       return seqs.at(-1) ?? null;
     },
 

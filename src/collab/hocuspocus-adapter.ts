@@ -224,6 +224,9 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     // Hocuspocus unloads a document only after its store hook resolved.
     async onStoreDocument({ documentName }) {
       await persistence.whenDurable(documentName);
+      // Other nodes' updates its clients may have built on are stored before it unloads (or
+      // adopted then; a failure is reported where they are adopted).
+      await roomSync.settled(documentName).catch(() => undefined);
     },
 
     async afterUnloadDocument({ documentName }) {
@@ -272,12 +275,14 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
      */
     acknowledgeable(documentName: string, socket: object): Promise<void> {
       const guard = pendingGuards.get(documentName);
-      // Captured now: what the document accepted up to this acknowledgement.
-      if (!guard?.waiting()) return persistence.durable(documentName);
+      // Captured now: what the document accepted up to this acknowledgement, from its clients
+      // and from other nodes.
+      const durable = () => Promise.all([persistence.durable(documentName), roomSync.settled(documentName)]).then(() => undefined);
+      if (!guard?.waiting()) return durable();
       const update = applying.get(socket)?.get(documentName);
       const document = hocuspocus.documents.get(documentName);
       const ready = update && document ? () => isIntegrated(document, update) : undefined;
-      return guard.whenIntegrated(ready).then(() => persistence.durable(documentName));
+      return guard.whenIntegrated(ready).then(durable);
     },
 
     /** Runs `change` in one transaction on the live document (loaded if no one has it open), as `write`. */

@@ -3,8 +3,11 @@
  * the room's own listeners know what not to log or publish again.
  */
 
-/** From the op log (load, catch-up) or committed by another node: already stored, not logged again. */
+/** From the op log (load, catch-up): already stored, not logged again. */
 export const FROM_STORAGE = Symbol('tandem:from-storage');
 
-/** Awareness from another node: applied here, not published again. */
+/**
+ * An update or awareness from another node: applied and broadcast here, not published again;
+ * an update is logged by its node (room-sync.ts holds it until that node confirms it).
+ */
 export const FROM_BUS = Symbol('tandem:from-bus');

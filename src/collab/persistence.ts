@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import { createDurableTails } from './durable-acks.ts';
-import { FROM_STORAGE } from './origins.ts';
+import { FROM_BUS, FROM_STORAGE } from './origins.ts';
 import type { RoomOpLog, RoomStorage, WriteAuthor } from './ports.ts';
 
 /**
@@ -63,7 +63,8 @@ export function createPersistence(options: PersistenceOptions) {
      */
     logUpdates(documentId: string, doc: Y.Doc): void {
       doc.on('update', (update: Uint8Array, origin: unknown) => {
-        if (origin === FROM_STORAGE) return;
+        // Stored already, or another node's to store (room-sync.ts adopts it if that node dies).
+        if (origin === FROM_STORAGE || origin === FROM_BUS) return;
         const write = options.serverWriteOf(origin);
         const committed = opLog.append(documentId, update, write?.author);
         tails.track(documentId, committed);

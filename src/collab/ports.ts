@@ -71,13 +71,18 @@ export interface SocketAccess {
 
 /** What travels between nodes about one document. */
 export type BusMessage =
-  /** An update committed to the op log at `seq`. */
-  | { kind: 'update'; origin: string; seq: number; payload: Uint8Array }
+  /**
+   * An update the origin node accepted, published before its commit; `local` numbers it among
+   * the origin's updates, for the confirmation to name.
+   */
+  | { kind: 'update'; origin: string; local: number; payload: Uint8Array }
+  /** The origin's updates `local` are in the op log at `seq`. */
+  | { kind: 'committed'; origin: string; commits: { local: number; seq: number }[] }
   /** An awareness update (y-protocols encoding) from a node's clients. */
   | { kind: 'awareness'; origin: string; payload: Uint8Array };
 
 /**
- * Carries committed updates and awareness between nodes (bus/: Redis, or in-process for one
+ * Carries updates, their commits and awareness between nodes (bus/: Redis, or in-process for one
  * node). Delivery is best effort: the rooms repair lost updates from the op log.
  */
 export interface UpdateBus {

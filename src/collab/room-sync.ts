@@ -1,12 +1,21 @@
 import type { Logger } from 'pino';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { createForeignUpdates, type ForeignUpdates } from './foreign-updates.ts';
 import { FROM_BUS, FROM_STORAGE } from './origins.ts';
 import type { BusMessage, RoomStorage, UpdateBus } from './ports.ts';
 import { createSeqWindow, type SeqWindow } from './seq-window.ts';
 
 /** A seq that has not arrived this long after a later one is fetched from the op log. */
 export const GAP_GRACE_MS = 100;
+
+/**
+ * An update from another node that no confirmation settles within this many repair intervals is
+ * logged here (adopted): its node died before committing it, or the confirmation was lost. A
+ * live node's commit lags by milliseconds; one that lags more makes a duplicate in the log,
+ * which Yjs ignores.
+ */
+export const ADOPT_AFTER_REPAIR_INTERVALS = 2;
 
 /** A loaded room as far as other nodes are concerned: its document and its presence. */
 export interface SyncedRoom {
@@ -23,11 +32,13 @@ export interface RoomSyncOptions {
   nodeId: string;
   /** With a distributed bus: how often loaded documents are compared with the log's heads. */
   repairIntervalMs: number;
+  /** Logs an update of another node's that no confirmation settled; resolves once it is durable. */
+  adopt: (documentId: string, update: Uint8Array) => Promise<unknown>;
 }
 
 interface Room {
   /** Null until the room is loaded. */
-  loaded: { target: SyncedRoom; seqs: SeqWindow; stopAwareness: () => void } | null;
+  loaded: { target: SyncedRoom; seqs: SeqWindow; foreign: ForeignUpdates; stopAwareness: () => void } | null;
   /** Messages that arrived between subscribing and the end of the load. */
   early: BusMessage[];
   unsubscribe: (() => Promise<void>) | null;
@@ -36,18 +47,27 @@ interface Room {
 }
 
 /**
- * Rooms across nodes, without Hocuspocus: plain Y.Docs and Awareness. After commit, an update
- * goes out with its seq; a room applies what other nodes committed (its clients see it through
- * the document's own update events). Seqs are gapless per document, so a room knows what it
- * has missed: a gap that stays open, a bus reconnect, or (for the last message of a burst,
- * whose loss no later seq reveals) the periodic check of the log's heads all end in reading
- * the op log after the room's seq. Yjs updates are idempotent, so reading too much is
- * harmless. Awareness travels the same way, without repair: clients renew it every 15 s, and
- * states from a node that died time out (y-protocols, 30 s).
+ * Rooms across nodes, without Hocuspocus: plain Y.Docs and Awareness. An update a room accepts
+ * goes out on the bus at once, numbered by its node, and a confirmation with its seq follows the
+ * commit; other rooms apply it on arrival (their clients see it through the document's own update
+ * events) and hold it until it is confirmed (foreign-updates.ts), so that nothing they
+ * acknowledge depends on an update that is not durable. Seqs are gapless per document, so a room
+ * knows what it has missed: a gap that stays open, a confirmation of an update that never came, a
+ * bus reconnect, or (for the last message of a burst, whose loss nothing later reveals) the
+ * periodic check of the log's heads all end in reading the op log after the room's seq. Yjs
+ * updates are idempotent, so reading too much is harmless. Awareness travels the same way,
+ * without repair: clients renew it every 15 s, and states from a node that died time out
+ * (y-protocols, 30 s), and not at all on a bus that reaches no other node. Commits are confirmed
+ * on every bus: this node's own subscribers follow them too (MCP's change notifications).
  */
 export function createRoomSync(options: RoomSyncOptions) {
   const { bus, storage, logger, nodeId } = options;
   const rooms = new Map<string, Room>();
+  const adoptAfterMs = ADOPT_AFTER_REPAIR_INTERVALS * options.repairIntervalMs;
+  /** Numbers this node's updates for their confirmations. */
+  let lastLocal = 0;
+  /** Commits to confirm, per document, gathered over one turn of the event loop. */
+  let toConfirm: Map<string, { local: number; seq: number }[]> | null = null;
 
   function watchGap(room: Room): void {
     if (!room.loaded?.seqs.hasGap || room.gapTimer !== null) return;
@@ -70,6 +90,7 @@ export function createRoomSync(options: RoomSyncOptions) {
           for (const update of updates) Y.applyUpdate(target.doc, update);
         }, FROM_STORAGE);
         seqs.caughtUp(seq);
+        loaded.foreign.foundInLog(updates);
         if (updates.length > 0) logger.debug({ documentId: target.name, from, to: seq, why }, 'caught up from the op log');
       } catch (error) {
         logger.warn({ err: error, documentId: target.name, why }, 'could not catch up from the op log; will try again');
@@ -92,10 +113,38 @@ export function createRoomSync(options: RoomSyncOptions) {
       awarenessProtocol.applyAwarenessUpdate(loaded.target.awareness, message.payload, FROM_BUS);
       return;
     }
-    if (!loaded.seqs.see(message.seq)) return;
-    // Already in the log: applied with the storage origin, so it is broadcast but not logged again.
-    Y.applyUpdate(loaded.target.doc, message.payload, FROM_STORAGE);
-    watchGap(room);
+    if (message.kind === 'update') {
+      loaded.foreign.add(message.origin, message.local, message.payload, performance.now());
+      // Not known to be stored yet: broadcast here, but logged only by its node (or adopted).
+      Y.applyUpdate(loaded.target.doc, message.payload, FROM_BUS);
+      return;
+    }
+    let missed = false;
+    for (const { local, seq } of message.commits) {
+      if (loaded.foreign.confirm(message.origin, local)) loaded.seqs.see(seq);
+      // Committed, but its update never came (lost, or published before this room subscribed).
+      else if (seq > loaded.seqs.known) missed = true;
+    }
+    if (missed) void repair(room, 'a commit of an update that never arrived');
+    else watchGap(room);
+  }
+
+  function adopt(documentId: string, foreign: ForeignUpdates, cutoff: number): void {
+    for (const update of foreign.overdue(cutoff)) {
+      options.adopt(documentId, update.payload).then(
+        () => update.done(),
+        (error: unknown) => {
+          logger.warn({ err: error, documentId }, 'could not log an update another node never confirmed');
+          update.done(error);
+        },
+      );
+    }
+  }
+
+  function publishConfirmations(): void {
+    const batch = toConfirm;
+    toConfirm = null;
+    for (const [documentId, commits] of batch ?? []) bus.publish(documentId, { kind: 'committed', origin: nodeId, commits });
   }
 
   bus.onReconnect(() => {
@@ -107,6 +156,8 @@ export function createRoomSync(options: RoomSyncOptions) {
     headsTimer = setInterval(() => {
       const loaded = [...rooms.entries()].filter(([, room]) => room.loaded !== null);
       if (loaded.length === 0) return;
+      const cutoff = performance.now() - adoptAfterMs;
+      for (const [id, room] of loaded) if (room.loaded!.foreign.size > 0) adopt(id, room.loaded!.foreign, cutoff);
       storage.heads(loaded.map(([id]) => id)).then(
         (heads) => {
           for (const [id, room] of loaded) {
@@ -134,23 +185,45 @@ export function createRoomSync(options: RoomSyncOptions) {
       const room = rooms.get(target.name);
       if (!room) return;
       const onAwareness = ({ added, updated, removed }: Record<'added' | 'updated' | 'removed', number[]>, origin: unknown) => {
-        if (origin === FROM_BUS) return;
+        if (origin === FROM_BUS || !bus.distributed) return;
         const payload = awarenessProtocol.encodeAwarenessUpdate(target.awareness, [...added, ...updated, ...removed]);
         bus.publish(target.name, { kind: 'awareness', origin: nodeId, payload });
       };
       target.awareness.on('update', onAwareness);
-      room.loaded = { target, seqs: createSeqWindow(seq), stopAwareness: () => target.awareness.off('update', onAwareness) };
+      room.loaded = { target, seqs: createSeqWindow(seq), foreign: createForeignUpdates(), stopAwareness: () => target.awareness.off('update', onAwareness) };
       for (const message of room.early.splice(0)) receive(room, message);
     },
 
-    /** This node committed `update` at `seq`: tell the others. */
-    committed(documentId: string, seq: number, update: Uint8Array): void {
+    /** This node accepted `update`: tell the others now. Returns its number, for `committed`. */
+    accepted(documentId: string, update: Uint8Array): number {
+      lastLocal += 1;
+      bus.publish(documentId, { kind: 'update', origin: nodeId, local: lastLocal, payload: update });
+      return lastLocal;
+    },
+
+    /** This node committed its update `local` at `seq`; the confirmations of one commit go out together. */
+    committed(documentId: string, local: number, seq: number): void {
       const room = rooms.get(documentId);
       if (room?.loaded) {
         room.loaded.seqs.see(seq);
         watchGap(room);
       }
-      bus.publish(documentId, { kind: 'update', origin: nodeId, seq, payload: update });
+      if (!toConfirm) {
+        toConfirm = new Map();
+        queueMicrotask(publishConfirmations);
+      }
+      const commits = toConfirm.get(documentId);
+      if (commits) commits.push({ local, seq });
+      else toConfirm.set(documentId, [{ local, seq }]);
+    },
+
+    /**
+     * Settles once every update from other nodes that the room holds now is in the op log;
+     * rejects if one could not be logged. An acknowledgement waits for it: what a client wrote
+     * after seeing another node's update depends on that update.
+     */
+    settled(documentId: string): Promise<void> {
+      return rooms.get(documentId)?.loaded?.foreign.settled() ?? Promise.resolve();
     },
 
     /** Every seq up to this one is in the room (for tests and the admin view). */
@@ -163,7 +236,11 @@ export function createRoomSync(options: RoomSyncOptions) {
       const room = rooms.get(documentId);
       if (!room) return;
       rooms.delete(documentId);
-      room.loaded?.stopAwareness();
+      if (room.loaded) {
+        room.loaded.stopAwareness();
+        // Nothing will confirm them to this room any more; its clients may have built on them.
+        adopt(documentId, room.loaded.foreign, Number.POSITIVE_INFINITY);
+      }
       room.loaded = null;
       if (room.gapTimer) clearTimeout(room.gapTimer);
       await room.unsubscribe?.();

@@ -42,7 +42,7 @@ describe('the Redis bus re-subscribing after a reconnect', () => {
     const deliveredTo = (id: string, received: BusMessage[]) =>
       // Published until it arrives: a bus drops what it is asked to publish before its connection is up.
       waitFor(() => {
-        other.publish(id, { kind: 'update', origin: 'elsewhere', seq: 7, payload: new Uint8Array([1, 2, 3]) });
+        other.publish(id, { kind: 'update', origin: 'elsewhere', local: 7, payload: new Uint8Array([1, 2, 3]) });
         return received.length > 0;
       }, 'a message over the subscribed channel');
     return { bus, trap, proxy, reconnects: () => reconnects, deliveredTo };
@@ -69,7 +69,7 @@ describe('the Redis bus re-subscribing after a reconnect', () => {
     proxy.restore();
     await waitFor(() => reconnects() === 2, 'the catch-up, once subscribed');
     await deliveredTo(id, received);
-    expect(received[0]).toMatchObject({ kind: 'update', seq: 7 });
+    expect(received[0]).toMatchObject({ kind: 'update', local: 7 });
   });
 
   it('closes while the re-subscribe waits without an unhandled rejection', async () => {

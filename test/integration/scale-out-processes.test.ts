@@ -97,7 +97,7 @@ describe('three node processes on one Postgres and one Redis', () => {
     for (const typist of typists) typist.provider.destroy();
   });
 
-  it('after kill -9 of a node mid-edit, the log already holds every edit the other nodes\' clients had; its clients reconnect elsewhere and nothing is lost', async () => {
+  it('after kill -9 of a node mid-edit, the log soon holds every edit the other nodes\' clients had; its clients reconnect elsewhere and nothing is lost', async () => {
     const id = uniqueDocId('kill-node');
     const next = seededRandom(7);
     const [victim, ...survivors] = [nodes[0]!, nodes[1]!, nodes[2]!];
@@ -110,10 +110,10 @@ describe('three node processes on one Postgres and one Redis', () => {
     await victim.exited;
 
     // Before anyone reconnects (the victim's clients would push their own copies and hide a
-    // node that relayed edits it never committed; until the test moves them they retry the
-    // dead node's port), the log is read with SQL. An edit of the victim's clients reaches
-    // another node only after the victim committed it, so every one of those the other nodes'
-    // clients hold must be in the log at once; their own edits once their living nodes commit.
+    // node that relayed edits nobody committed; until the test moves them they retry the dead
+    // node's port), the log is read with SQL. A node publishes an update before its commit, so
+    // the victim may have relayed edits it never committed: the survivors adopt those after
+    // two repair intervals, and every edit the other nodes' clients hold must reach the log.
     const onVictim = typists.filter((typist) => typist.node === victim);
     const elsewhere = typists.filter((typist) => typist.node !== victim);
     const seenElsewhere = typists.flatMap((typist) => typist.typed).filter((token) => elsewhere.some((other) => other.text.toString().includes(token)));
@@ -122,8 +122,6 @@ describe('three node processes on one Postgres and one Redis', () => {
     const db = inspectPostgres();
     try {
       const logged = async () => docFrom((await db.updates(id)).map((row) => row.update)).getText('content').toString();
-      const atKill = await logged();
-      expect(relayed.filter((token) => !atKill.includes(token)), 'edits relayed by the killed node, missing from the log').toEqual([]);
       await waitFor(async () => {
         const now = await logged();
         return seenElsewhere.every((token) => now.includes(token));

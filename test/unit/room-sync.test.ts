@@ -81,21 +81,35 @@ function cluster() {
   };
 
   const writer = new Y.Doc();
+  let lastLocal = 0;
+  /** The other node types `text` at the end and publishes the update at once, as it accepts it. */
+  const accept = (documentId: string, text: string) => {
+    const before = Y.encodeStateVector(writer);
+    writer.getText('content').insert(writer.getText('content').length, text);
+    const update = Y.encodeStateAsUpdate(writer, before);
+    const local = ++lastLocal;
+    bus.publish(documentId, { kind: 'update', origin: 'other-node', local, payload: update });
+    return {
+      update,
+      /** Its commit: in the log, then confirmed on the bus. */
+      commit(options: { confirm?: boolean } = {}): void {
+        const updates = log.get(documentId) ?? [];
+        updates.push(update);
+        log.set(documentId, updates);
+        if (options.confirm !== false) bus.publish(documentId, { kind: 'committed', origin: 'other-node', commits: [{ local, seq: updates.length }] });
+      },
+    };
+  };
   return {
     bus,
     storage,
     reads,
     held,
     setMode: (next: typeof mode) => void (mode = next),
-    /** The other node types `text` at the end and commits it; the message goes out per the mode. */
+    accept,
+    /** The other node types `text`, publishes it and commits it: two messages, each per the mode. */
     commit(documentId: string, text: string): void {
-      const before = Y.encodeStateVector(writer);
-      writer.getText('content').insert(writer.getText('content').length, text);
-      const update = Y.encodeStateAsUpdate(writer, before);
-      const updates = log.get(documentId) ?? [];
-      updates.push(update);
-      log.set(documentId, updates);
-      bus.publish(documentId, { kind: 'update', origin: 'other-node', seq: updates.length, payload: update });
+      accept(documentId, text).commit();
     },
     release(order: number[]): void {
       const messages = held.splice(0);
@@ -111,10 +125,17 @@ describe('createRoomSync', () => {
   let sync: ReturnType<typeof createRoomSync>;
   const logger = pino({ level: 'silent' });
 
+  let adopted: { documentId: string; update: Uint8Array; finish: (error?: Error) => void }[];
+
   beforeEach(() => {
-    vi.useFakeTimers();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'performance'] });
     world = cluster();
-    sync = createRoomSync({ bus: world.bus, storage: world.storage, logger, nodeId: 'this-node', repairIntervalMs: 1000 });
+    adopted = [];
+    const adopt = (documentId: string, update: Uint8Array) =>
+      new Promise<number>((resolve, reject) => {
+        adopted.push({ documentId, update, finish: (error) => (error ? reject(error) : resolve(0)) });
+      });
+    sync = createRoomSync({ bus: world.bus, storage: world.storage, logger, nodeId: 'this-node', repairIntervalMs: 1000, adopt });
   });
   afterEach(() => {
     sync.close();
@@ -149,22 +170,47 @@ describe('createRoomSync', () => {
     const room = await loadRoom('d');
     world.setMode('hold');
     for (const letter of 'abcd') world.commit('d', letter);
-    world.release([2, 0, 3, 1]);
+    // Each letter is two messages, its update and then its commit: one node's messages keep
+    // their order, so the updates come out of order among themselves, and the commits after.
+    world.release([4, 0, 6, 2, 5, 1, 7, 3]);
     expect(room.text()).toBe('abcd');
     expect(sync.knownSeq('d')).toBe(4);
     await vi.advanceTimersByTimeAsync(GAP_GRACE_MS * 10);
     expect(world.reads).toEqual([]);
   });
 
-  it('does not apply a seq it already holds again', async () => {
+  it('shows another node\'s update before its commit, and counts its seq only once the commit is confirmed', async () => {
     const room = await loadRoom('d');
-    world.commit('d', 'a');
-    // A second message claiming seq 1: were it applied, its text would show.
-    const other = new Y.Doc();
-    other.getText('content').insert(0, 'not seq 1');
-    world.send('d', { kind: 'update', origin: 'other-node', seq: 1, payload: Y.encodeStateAsUpdate(other) });
+    const accepted = world.accept('d', 'typed elsewhere');
+    expect(room.text()).toBe('typed elsewhere');
+    expect(sync.knownSeq('d')).toBe(0);
+    accepted.commit();
+    expect(sync.knownSeq('d')).toBe(1);
+  });
+
+  it('changes nothing on a repeated update or commit', async () => {
+    const room = await loadRoom('d');
+    const accepted = world.accept('d', 'a');
+    accepted.commit();
+    world.send('d', { kind: 'update', origin: 'other-node', local: 1, payload: accepted.update });
+    world.send('d', { kind: 'committed', origin: 'other-node', commits: [{ local: 1, seq: 1 }] });
     expect(room.text()).toBe('a');
     expect(room.applied()).toBe(1);
+    await vi.advanceTimersByTimeAsync(GAP_GRACE_MS * 10);
+    expect(world.reads).toEqual([]);
+    expect(adopted).toEqual([]);
+  });
+
+  it('reads the log at once for a commit whose update never came', async () => {
+    const room = await loadRoom('d');
+    world.setMode('drop');
+    const lost = world.accept('d', 'lost on the way');
+    world.setMode('deliver');
+    lost.commit();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(world.reads).toEqual([{ documentId: 'd', after: 0 }]);
+    expect(room.text()).toBe('lost on the way');
+    expect(sync.knownSeq('d')).toBe(1);
   });
 
   it('reads a seq lost between two delivered ones from the log once the grace period is over', async () => {
@@ -211,7 +257,8 @@ describe('createRoomSync', () => {
     const doc = new Y.Doc();
     await sync.open('d');
     world.commit('d', 'during the load');
-    world.send('d', { kind: 'update', origin: 'this-node', seq: 2, payload: new Uint8Array([1, 2, 3]) });
+    world.send('d', { kind: 'update', origin: 'this-node', local: 1, payload: new Uint8Array([1, 2, 3]) });
+    world.send('d', { kind: 'committed', origin: 'this-node', commits: [{ local: 1, seq: 2 }] });
     sync.loaded({ name: 'd', doc, awareness: new awarenessProtocol.Awareness(doc) }, 0);
     expect(doc.getText('content').toString()).toBe('during the load');
     expect(sync.knownSeq('d')).toBe(1);
@@ -277,5 +324,99 @@ describe('createRoomSync', () => {
     expect(room.text()).toBe('');
     await vi.advanceTimersByTimeAsync(GAP_GRACE_MS); // well before the heads check
     expect(room.text()).toBe('ab');
+  });
+  describe('what this node acknowledges after another node\'s update', () => {
+    /** Whether the promise has settled by now, and how. */
+    const state = async (promise: Promise<void>) => {
+      let outcome = 'pending';
+      promise.then(
+        () => void (outcome = 'resolved'),
+        () => void (outcome = 'rejected'),
+      );
+      await vi.advanceTimersByTimeAsync(0);
+      return outcome;
+    };
+
+    it('waits for that node\'s commit to be confirmed', async () => {
+      await loadRoom('d');
+      const accepted = world.accept('d', 'x');
+      const settled = sync.settled('d');
+      expect(await state(settled)).toBe('pending');
+      expect(await state(sync.settled('other-document'))).toBe('resolved');
+      accepted.commit();
+      expect(await state(settled)).toBe('resolved');
+      expect(await state(sync.settled('d'))).toBe('resolved');
+    });
+
+    it('is settled by a read of the log that finds the update when its confirmation was lost', async () => {
+      await loadRoom('d');
+      const accepted = world.accept('d', 'x');
+      const settled = sync.settled('d');
+      accepted.commit({ confirm: false });
+      await vi.advanceTimersByTimeAsync(1_000); // the heads check sees the log ahead and reads it
+      expect(world.reads).toEqual([{ documentId: 'd', after: 0 }]);
+      expect(await state(settled)).toBe('resolved');
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(adopted).toEqual([]);
+    });
+
+    it('adopts an update no commit confirms within two repair intervals, and waits for that commit', async () => {
+      const room = await loadRoom('d');
+      const orphan = world.accept('d', 'from a node that died before committing');
+      const settled = sync.settled('d');
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(adopted).toEqual([]); // a live node's commit may lag this long, not longer
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(adopted.map(({ documentId, update }) => [documentId, update])).toEqual([['d', orphan.update]]);
+      expect(await state(settled)).toBe('pending');
+      adopted[0]!.finish();
+      expect(await state(settled)).toBe('resolved');
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(adopted).toHaveLength(1); // adopted once
+      expect(room.text()).toBe('from a node that died before committing');
+    });
+
+    it('rejects when the adoption fails, so that nothing built on it is acknowledged', async () => {
+      await loadRoom('d');
+      world.accept('d', 'x');
+      const settled = sync.settled('d');
+      await vi.advanceTimersByTimeAsync(3_000);
+      adopted[0]!.finish(new Error('document deleted'));
+      expect(await state(settled)).toBe('rejected');
+      expect(await state(sync.settled('d'))).toBe('resolved');
+    });
+
+    it('adopts what is still unconfirmed when the room closes', async () => {
+      await loadRoom('d');
+      const orphan = world.accept('d', 'x');
+      await sync.closed('d');
+      expect(adopted.map(({ update }) => update)).toEqual([orphan.update]);
+    });
+  });
+
+  it('publishes this node\'s updates as they are accepted, and the commits of one turn in one message per document', async () => {
+    await loadRoom('d');
+    const published: BusMessage[] = [];
+    for (const id of ['d', 'e']) await world.bus.subscribe(id, (message) => void published.push(message));
+    const update = new Uint8Array([1, 2, 3]);
+    const first = sync.accepted('d', update);
+    const second = sync.accepted('d', update);
+    const third = sync.accepted('e', update);
+    expect(published).toEqual([
+      { kind: 'update', origin: 'this-node', local: first, payload: update },
+      { kind: 'update', origin: 'this-node', local: second, payload: update },
+      { kind: 'update', origin: 'this-node', local: third, payload: update },
+    ]);
+    published.length = 0;
+    sync.committed('d', first, 1);
+    sync.committed('d', second, 2);
+    sync.committed('e', third, 1);
+    expect(published).toEqual([]);
+    await Promise.resolve();
+    expect(published).toEqual([
+      { kind: 'committed', origin: 'this-node', commits: [{ local: first, seq: 1 }, { local: second, seq: 2 }] },
+      { kind: 'committed', origin: 'this-node', commits: [{ local: third, seq: 1 }] },
+    ]);
+    expect(sync.knownSeq('d')).toBe(2);
   });
 });
