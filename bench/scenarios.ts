@@ -172,7 +172,7 @@ const crossNode: Scenario = async (server, { plan, runId }, out) => {
   put('one node: server CPU per delivered update', 'µs', perDelivery(one));
   put('two nodes: CPU per delivered update (nodes + Redis)', 'µs', perDelivery(two));
   put('two nodes: writes/s offered', '/s', two.result.writes / (two.result.windowMs / 1000));
-  // Tandem publishes after commit, so its cross-node latency includes the commit lag.
+  // How far Tandem's commits trail its deliveries (a node publishes before it commits).
   for (const [label, run] of [['one node', one], ['two nodes (first node)', two]] as const) {
     if (run.lag) put(`${label}: commit lag p50`, 'ms', histogramQuantile(run.lag, 0.5) * 1000);
   }

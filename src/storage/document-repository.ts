@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { CLOCK_HORIZON_QUERY, CLOCK_NOW_SQL } from './change-clock.ts';
 
 /** A document's metadata; `version` is the seq of the last update in its op log. */
 export interface DocumentRecord {
@@ -95,11 +96,16 @@ function toRecord(row: {
   };
 }
 
-/** Ticks the change clock; run it last in a transaction so its row lock is held only through the commit. */
-async function tick(tx: Prisma.TransactionClient): Promise<bigint> {
-  const [row] = await tx.$queryRaw<{ value: bigint }[]>`
-    UPDATE change_clock SET value = value + 1 WHERE id = 1 RETURNING value`;
+/** The change clock value of what this transaction changes (change-clock.ts). */
+async function clockNow(tx: Prisma.TransactionClient): Promise<bigint> {
+  const [row] = await tx.$queryRaw<{ value: bigint }[]>`SELECT ${Prisma.raw(CLOCK_NOW_SQL)} AS value`;
   return row!.value;
+}
+
+/** Below this clock value every change has committed or rolled back (change-clock.ts). */
+async function clockHorizon(prisma: PrismaClient): Promise<bigint> {
+  const [row] = await prisma.$queryRawUnsafe<{ horizon: bigint }[]>(CLOCK_HORIZON_QUERY);
+  return row!.horizon;
 }
 
 const isUniqueViolation = (error: unknown) =>
@@ -135,7 +141,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
               data: { documentId: id, seq: 1, update: initialUpdate as Uint8Array<ArrayBuffer>, authorKind: 'agent' },
             });
           }
-          const clock = await tick(tx);
+          const clock = await clockNow(tx);
           return tx.document.update({ where: { id }, data: { changeSeq: clock }, select: recordFields });
         });
         return { record: toRecord(row), replayed: false };
@@ -170,7 +176,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
         if ((current.deletedAt !== null) === deleted) {
           return toRecord((await tx.document.findUnique({ where: { id }, select: recordFields }))!);
         }
-        const clock = await tick(tx);
+        const clock = await clockNow(tx);
         // Every node re-checks its sockets when the access epoch moves: those on a deleted document close (4404).
         if (deleted) await tx.$executeRaw`UPDATE access_epoch SET value = value + 1 WHERE id = 1`;
         const row = await tx.document.update({
@@ -227,8 +233,10 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
       const after: Prisma.DocumentWhereInput = position
         ? { OR: [{ changeSeq: { gt: position.clock } }, { changeSeq: position.clock, id: { gt: position.id } }] }
         : {};
+      // Read first: what commits after it is above it, and the next read finds it.
+      const horizon = await clockHorizon(prisma);
       const rows = await prisma.document.findMany({
-        where: { AND: [after, scopeFilter(scope)] },
+        where: { AND: [after, { changeSeq: { lt: horizon } }, scopeFilter(scope)] },
         orderBy: [{ changeSeq: 'asc' }, { id: 'asc' }],
         take: limit,
         select: { id: true, headSeq: true, deletedAt: true, updatedAt: true, changeSeq: true },

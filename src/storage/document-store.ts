@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { CLOCK_NOW_SQL } from './change-clock.ts';
 
 export interface StoredState {
   /** The op-log seq the updates reach (the document's version); 0 for a new document. */
@@ -111,17 +112,14 @@ export function createDocumentStore(prisma: PrismaClient): DocumentStore {
         return;
       }
       const { workspaceId, readKeyHash, writeKeyHash } = creation;
-      // Connecting creates (as the reference y-websocket server does); the creation ticks the
-      // change clock so the change feed reports the new document.
+      // Connecting creates (as the reference y-websocket server does), on the change clock so
+      // that the change feed reports the new document.
       const [row] = await prisma.$queryRaw<{ deleted: boolean }[]>`
         WITH existing AS (SELECT deleted_at FROM documents WHERE id = ${documentId}),
-        tick AS (
-          UPDATE change_clock SET value = value + 1
-          WHERE id = 1 AND NOT EXISTS (SELECT 1 FROM existing) RETURNING value
-        ),
         created AS (
           INSERT INTO documents (id, change_seq, workspace_id, read_key_hash, write_key_hash)
-          SELECT ${documentId}, value, ${workspaceId}, ${readKeyHash}, ${writeKeyHash} FROM tick
+          SELECT ${documentId}, ${Prisma.raw(CLOCK_NOW_SQL)}, ${workspaceId}, ${readKeyHash}, ${writeKeyHash}
+          WHERE NOT EXISTS (SELECT 1 FROM existing)
           ON CONFLICT (id) DO NOTHING RETURNING deleted_at
         )
         SELECT (deleted_at IS NOT NULL) AS deleted FROM existing UNION ALL SELECT false FROM created`;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { CLOCK_NOW_SQL } from './change-clock.ts';
 
 export interface ExpiryPolicy {
   /** Documents untouched this long expire, unless their workspace sets its own number of days. */
@@ -90,11 +91,10 @@ export function createExpiryStore(prisma: PrismaClient): ExpiryStore {
           LIMIT ${limit}
           FOR UPDATE OF d SKIP LOCKED
         ),
-        tick AS (UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM due) RETURNING value),
         -- Every node re-checks its sockets when the access epoch moves: those on these documents close (4404).
         epoch AS (UPDATE access_epoch SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM due))
-        UPDATE documents d SET deleted_at = ${now}, change_seq = tick.value
-        FROM due, tick WHERE d.id = due.id
+        UPDATE documents d SET deleted_at = ${now}, change_seq = ${Prisma.raw(CLOCK_NOW_SQL)}
+        FROM due WHERE d.id = due.id
         RETURNING d.id`;
       return rows.map((row) => row.id);
     },

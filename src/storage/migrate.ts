@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RAISE_CLOCK_OFFSET_SQL } from './change-clock.ts';
 import type { Database } from './database.ts';
 
 const MIGRATIONS_DIR = new URL('../../prisma/migrations/', import.meta.url);
@@ -11,7 +12,8 @@ const MIGRATION_LOCK = 72_616_001;
  * Applies prisma/migrations/<name>/migration.sql in name order, each in its own transaction,
  * recording them in Prisma's own _prisma_migrations table so `prisma migrate status` stays
  * meaningful. Prisma 7's CLI cannot migrate through a driver adapter (and so not PGlite),
- * hence this small migrator shared by both databases.
+ * hence this small migrator shared by both databases. Then it keeps the change clock ahead
+ * of what is stored (change-clock.ts).
  */
 export async function migrate(db: Database): Promise<string[]> {
   const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
@@ -52,6 +54,7 @@ COMMIT;`).catch(async (error: unknown) => {
       });
       applied.push(name);
     }
+    await exec(RAISE_CLOCK_OFFSET_SQL);
   });
   return applied;
 }

@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
+import { CLOCK_NOW_SQL } from './change-clock.ts';
 import type { SqlQuery } from './database.ts';
 
 /** Who wrote an update, stored with it. */
@@ -197,7 +198,7 @@ function settle({ assigned, missing }: CommitOutcome, observeCommitLag: ((second
 
 /**
  * One statement, so one round trip and no interactive transaction: lock the documents' rows,
- * insert the updates at head + ord, move the heads, and tick the change clock. Under READ
+ * insert the updates at head + ord, move the heads and their change clock. Under READ
  * COMMITTED, FOR UPDATE re-reads a row another node changed meanwhile, so seqs stay gapless
  * across nodes. Rows of documents that do not exist are simply not inserted.
  */
@@ -215,12 +216,9 @@ const APPEND = `
     FROM input i JOIN heads h ON h.id = i.document_id
   ),
   counts AS (SELECT document_id, count(*)::int AS n FROM input GROUP BY document_id),
-  tick AS (
-    UPDATE change_clock SET value = value + 1 WHERE id = 1 AND EXISTS (SELECT 1 FROM heads) RETURNING value
-  ),
   moved AS (
-    UPDATE documents AS d SET head_seq = h.head_seq + c.n, updated_at = now(), change_seq = tick.value
-    FROM heads h JOIN counts c ON c.document_id = h.id, tick
+    UPDATE documents AS d SET head_seq = h.head_seq + c.n, updated_at = now(), change_seq = ${CLOCK_NOW_SQL}
+    FROM heads h JOIN counts c ON c.document_id = h.id
     WHERE d.id = h.id
   )
   SELECT id, head_seq FROM heads`;

@@ -12,7 +12,9 @@ import { migrate } from '../../src/storage/migrate.ts';
 import { compactDocument } from '../../src/docs/compaction.ts';
 import { createCompactionStore } from '../../src/storage/compaction-repository.ts';
 import { createOpLogWriter, type OpLogWriter } from '../../src/storage/op-log.ts';
+import { waitFor } from '../helpers/clients.ts';
 import { makeTempDir, removeDir, TEST_DATABASE_URL, uniqueDocId } from '../helpers/node.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { newDocumentKeys } from '../../src/access/document-keys.ts';
 import { createAccessRepository } from '../../src/storage/access-repository.ts';
 import { createInvitationRepository } from '../../src/storage/invitation-repository.ts';
@@ -38,6 +40,8 @@ interface Backend {
   open(): Promise<Database>;
   /** Only Postgres can have a second, independent connection to the same database. */
   openSecond?: () => Promise<Database>;
+  /** Postgres: the database's URL, for a connection through a proxy. */
+  url?: string;
   dispose(): Promise<void>;
 }
 
@@ -52,6 +56,7 @@ async function postgresBackend(): Promise<Backend> {
   return {
     open,
     openSecond: open,
+    url: url.toString(),
     async dispose() {
       await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await admin.end();
@@ -279,6 +284,60 @@ describe.each([
       ]);
       await expect(store.ensure(b, newAccess())).rejects.toMatchObject({ code: 'DOC_NOT_FOUND' });
       expect(await repository.changesSince(changes.at(-1)!.position, 100, null)).toEqual([]);
+    });
+
+    it('a start keeps the change clock ahead of what is stored (a dump restored into another cluster)', async () => {
+      const [latest] = (await repository.changesSince(null, 1_000_000, null)).slice(-1);
+      const restored = uniqueDocId('feed-restored');
+      await store.ensure(restored, newAccess());
+      // As if this row came from a cluster whose transaction ids ran far ahead of this one's.
+      const ahead = (await db.prisma.document.findUniqueOrThrow({ where: { id: restored } })).changeSeq + 1_000_000_000n;
+      await db.prisma.document.update({ where: { id: restored }, data: { changeSeq: ahead } });
+
+      await migrate(db);
+      const next = uniqueDocId('feed-after-restore');
+      await store.ensure(next, newAccess());
+      expect((await repository.changesSince(latest?.position ?? null, 100, null)).map((change) => change.id)).toEqual([restored, next]);
+    });
+
+    it('the change feed never passes a change whose transaction commits late', async () => {
+      // PGlite has one connection: no transaction can commit while another is open.
+      if (!backend.url) return;
+      const target = new URL(backend.url);
+      let armed = false;
+      const proxy = await startTcpProxy(
+        { host: target.hostname, port: Number(target.port || 5432) },
+        { stallWhen: (chunk) => armed && chunk.toString('latin1').includes('COMMIT') },
+      );
+      const through = new URL(backend.url);
+      through.hostname = '127.0.0.1';
+      through.port = String(proxy.port);
+      const late = await openDatabase({ kind: 'postgres', url: through.toString() }, logger);
+      try {
+        const [latest] = (await repository.changesSince(null, 1_000_000, null)).slice(-1);
+        const from = latest?.position ?? null;
+        const [slow, quick] = [uniqueDocId('feed-slow'), uniqueDocId('feed-quick')];
+        await store.ensure(quick, newAccess());
+
+        // A create whose COMMIT is held: its transaction has its clock value and has not committed.
+        armed = true;
+        const creating = createDocumentRepository(late.prisma).create({ id: slow, title: '', ...newAccess() });
+        await waitFor(() => proxy.held() > 0, 'the create to send its COMMIT');
+        // A change that starts after it and commits first.
+        const appended = writer().append(quick, marker(quick, 1));
+        await Promise.race([appended, new Promise((resolve) => setTimeout(resolve, 300))]);
+        const during = await repository.changesSince(from, 100, null);
+
+        proxy.restore();
+        await Promise.all([creating, appended]);
+        const after = await repository.changesSince(during.at(-1)?.position ?? from, 100, null);
+        const seen = [...during, ...after].map(({ id, version }) => ({ id, version }));
+        expect(seen).toContainEqual({ id: slow, version: 0 });
+        expect(seen.at(-1)).toEqual({ id: quick, version: 1 });
+      } finally {
+        await late.close();
+        await proxy.close();
+      }
     });
 
     it('loadAt rebuilds any version still covered by a snapshot or the log, and nothing older', async () => {
