@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
-import { CLOCK_HORIZON_QUERY, CLOCK_NOW_SQL } from './change-clock.ts';
+import { CLOCK_NOW_SQL, readClockHorizon } from './change-clock.ts';
 
 /** A document's metadata; `version` is the seq of the last update in its op log. */
 export interface DocumentRecord {
@@ -96,17 +96,12 @@ function toRecord(row: {
   };
 }
 
-/** The change clock value of what this transaction changes (change-clock.ts). */
-async function clockNow(tx: Prisma.TransactionClient): Promise<bigint> {
-  const [row] = await tx.$queryRaw<{ value: bigint }[]>`SELECT ${Prisma.raw(CLOCK_NOW_SQL)} AS value`;
+/** The change clock value of this transaction's change to document `id` (change-clock.ts). */
+async function clockNow(tx: Prisma.TransactionClient, id: string): Promise<bigint> {
+  const [row] = await tx.$queryRaw<{ value: bigint }[]>`SELECT ${Prisma.raw(CLOCK_NOW_SQL)} AS value FROM documents WHERE id = ${id}`;
   return row!.value;
 }
 
-/** Below this clock value every change has committed or rolled back (change-clock.ts). */
-async function clockHorizon(prisma: PrismaClient): Promise<bigint> {
-  const [row] = await prisma.$queryRawUnsafe<{ horizon: bigint }[]>(CLOCK_HORIZON_QUERY);
-  return row!.horizon;
-}
 
 const isUniqueViolation = (error: unknown) =>
   error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
@@ -141,7 +136,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
               data: { documentId: id, seq: 1, update: initialUpdate as Uint8Array<ArrayBuffer>, authorKind: 'agent' },
             });
           }
-          const clock = await clockNow(tx);
+          const clock = await clockNow(tx, id);
           return tx.document.update({ where: { id }, data: { changeSeq: clock }, select: recordFields });
         });
         return { record: toRecord(row), replayed: false };
@@ -176,7 +171,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
         if ((current.deletedAt !== null) === deleted) {
           return toRecord((await tx.document.findUnique({ where: { id }, select: recordFields }))!);
         }
-        const clock = await clockNow(tx);
+        const clock = await clockNow(tx, id);
         // Every node re-checks its sockets when the access epoch moves: those on a deleted document close (4404).
         if (deleted) await tx.$executeRaw`UPDATE access_epoch SET value = value + 1 WHERE id = 1`;
         const row = await tx.document.update({
@@ -234,7 +229,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
         ? { OR: [{ changeSeq: { gt: position.clock } }, { changeSeq: position.clock, id: { gt: position.id } }] }
         : {};
       // Read first: what commits after it is above it, and the next read finds it.
-      const horizon = await clockHorizon(prisma);
+      const horizon = await readClockHorizon((sql) => prisma.$queryRawUnsafe(sql));
       const rows = await prisma.document.findMany({
         where: { AND: [after, { changeSeq: { lt: horizon } }, scopeFilter(scope)] },
         orderBy: [{ changeSeq: 'asc' }, { id: 'asc' }],

@@ -300,6 +300,24 @@ describe.each([
       expect((await repository.changesSince(latest?.position ?? null, 100, null)).map((change) => change.id)).toEqual([restored, next]);
     });
 
+    it('a transaction left open that changes no document does not hold the change feed back', async () => {
+      if (!backend.url) return;
+      const idle = new pg.Client({ connectionString: backend.url });
+      await idle.connect();
+      try {
+        // Open, with a transaction id, as a batch job's or a forgotten psql session's would be.
+        await idle.query('BEGIN');
+        await idle.query('UPDATE access_epoch SET value = value WHERE id = 1');
+        const [latest] = (await repository.changesSince(null, 1_000_000, null)).slice(-1);
+        const id = uniqueDocId('feed-beside-open');
+        await store.ensure(id, newAccess());
+        expect((await repository.changesSince(latest?.position ?? null, 100, null)).map((change) => change.id)).toEqual([id]);
+      } finally {
+        await idle.query('ROLLBACK');
+        await idle.end();
+      }
+    });
+
     it('the change feed never passes a change whose transaction commits late', async () => {
       // PGlite has one connection: no transaction can commit while another is open.
       if (!backend.url) return;
