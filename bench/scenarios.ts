@@ -180,6 +180,57 @@ const crossNode: Scenario = async (server, { plan, runId }, out) => {
   out.clientLoad.push({ scenario: 'S5 two nodes', server: server.name, load: two.client });
 };
 
+/**
+ * S8: how far Tandem scales out on one Postgres. 1, 2 and 3 nodes on one Redis; every client of
+ * a document on a node of its own and typing (two clients, one typing, on one node), at rising
+ * total write rates until the commit lag p99 over all nodes passes 50 ms.
+ */
+const scaling: Scenario = async (server, { plan, runId }, out) => {
+  if (server.name !== 'tandem') return;
+  const put = (metric: string, unit: string, value: number) =>
+    out.figures.push({ scenario: 'S8', metric, unit, values: { tandem: value } });
+  const lagOf = async (cluster: RunningServer) => {
+    const all = await Promise.all((cluster.httpUrls ?? []).map(async (url) => parseHistogram(await (await fetch(`${url}/metrics`)).text(), 'tandem_oplog_commit_lag_seconds')));
+    return all.reduce((sum, one) => ({ buckets: one.buckets.map((bucket, i) => ({ le: bucket.le, count: bucket.count + (sum.buckets[i]?.count ?? 0) })) }));
+  };
+  for (const nodes of [1, 2, 3]) {
+    const label = `${nodes} node${nodes > 1 ? 's' : ''}`;
+    const cluster = await startCluster('tandem', nodes, { databaseUrl: server.databaseUrl ?? '' });
+    let sustained = 0;
+    try {
+      await settle(500);
+      for (const rate of plan.s8.writesPerSecond) {
+        const writersPerRoom = nodes;
+        let before: Histogram | undefined;
+        const { result, client } = await runTask<FanoutResult>(
+          cluster,
+          {
+            kind: 'fanout',
+            rooms: plan.s8.documents,
+            clientsPerRoom: Math.max(2, nodes),
+            writersPerRoom,
+            writesPerSecond: rate / (plan.s8.documents * writersPerRoom),
+            durationMs: plan.s8.durationMs,
+            roomPrefix: `${runId}-s8-${nodes}-${rate}`,
+          },
+          async (name) => {
+            if (name === 'typing') before = await lagOf(cluster);
+          },
+        );
+        const p99 = histogramQuantile(histogramDelta(before!, await lagOf(cluster)), 0.99) * 1000;
+        put(`${label}, ${rate} writes/s offered: writes/s made`, '/s', result.writes / (result.windowMs / 1000));
+        put(`${label}, ${rate} writes/s offered: commit lag p99`, 'ms', p99);
+        out.clientLoad.push({ scenario: `S8 ${label}, ${rate}/s`, server: server.name, load: client });
+        if (!(p99 <= 50)) break;
+        sustained = rate;
+      }
+    } finally {
+      await cluster.stop();
+    }
+    put(`${label}: highest rate tried with commit lag p99 ≤ 50 ms`, '/s', sustained);
+  }
+};
+
 const coldSync: Scenario = async (server, { plan, runId }, out) => {
   if (server.name === 'relay') return;
   const { result, client } = await runTask<ColdSyncResult>(
@@ -271,5 +322,6 @@ export const SCENARIOS: { name: string; run: Scenario }[] = [
   { name: 'S4 idle connections', run: idle },
   { name: 'S5 two nodes', run: crossNode },
   { name: 'S7 REST writes', run: restWrites },
+  { name: 'S8 scaling out', run: scaling },
   { name: 'trace replay', run: traceReplay },
 ];

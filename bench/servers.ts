@@ -18,6 +18,8 @@ export interface ServerTarget {
   wsUrls: string[];
   /** Tandem's HTTP base (REST and /metrics). */
   httpUrl?: string | undefined;
+  /** Every node's HTTP base (one for a single server). */
+  httpUrls?: string[] | undefined;
   /** Tandem's database. */
   databaseUrl?: string | undefined;
 }
@@ -59,6 +61,7 @@ export async function startCluster(name: 'tandem' | 'hocuspocus', nodes: number,
   return {
     ...first!,
     wsUrls: started.map((node) => node.wsUrl),
+    httpUrls: started.flatMap((node) => (node.httpUrl ? [node.httpUrl] : [])),
     pids: [...started.map((node) => node.pid), redis.pid],
     async stop() {
       await Promise.all(started.map((node) => node.stop()));

@@ -11,7 +11,7 @@ import { decodeBusMessage, encodeBusMessage } from './messages.ts';
  * which are told when the subscriber connection comes back.
  */
 export function createRedisBus(url: string, logger: Logger): UpdateBus & { close(): Promise<void> } {
-  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'tandem-bus-pub' });
+  const publisher = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'tandem-bus-pub', enableAutoPipelining: true });
   // The subscriber queues its SUBSCRIBEs while disconnected. It re-subscribes on reconnect
   // itself, not through ioredis's autoResubscribe: that one's SUBSCRIBE has no rejection
   // handler (redis/ioredis#2187), so a close while it waits was an unhandled rejection.
