@@ -78,6 +78,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     bus,
     nodeId: randomUUID(),
     busRepairIntervalMs: config.busRepairIntervalMs,
+    observeBus: { caughtUp: metrics.countCatchUp, adopted: metrics.countAdoption },
     storage: {
       ensure: (id, createIn) => store.ensure(id, createIn && { workspaceId: createIn.workspaceId, ...newDocumentKeys().hashes }),
       load: (id) => store.load(id),

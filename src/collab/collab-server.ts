@@ -8,7 +8,7 @@ import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
 import { createHocuspocusRooms, type LiveSize, serverWriteOf } from './hocuspocus-adapter.ts';
 import { createPersistence, type ServerWrite } from './persistence.ts';
 import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
-import { createRoomSync } from './room-sync.ts';
+import { createRoomSync, type RoomSyncOptions } from './room-sync.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
 export interface CollabOptions {
@@ -19,6 +19,8 @@ export interface CollabOptions {
   nodeId: string;
   /** With a distributed bus: how often loaded documents are checked against the log's heads. */
   busRepairIntervalMs: number;
+  /** For metrics: what repairs the bus's losses (room-sync.ts). */
+  observeBus?: RoomSyncOptions['observe'];
   logger: Logger;
   maxMessageBytes: number;
   /** MAX_DOCUMENT_BYTES: the content a socket's updates may take a document to. */
@@ -65,6 +67,7 @@ export function createCollabServer(options: CollabOptions): CollabServer {
     nodeId: options.nodeId,
     repairIntervalMs: options.busRepairIntervalMs,
     adopt: (documentId, update) => opLog.append(documentId, update),
+    observe: options.observeBus,
   });
   // Every update goes out on the bus as it is accepted, and its commit after it.
   const opLog: RoomOpLog = {

@@ -17,6 +17,15 @@ export const GAP_GRACE_MS = 100;
  */
 export const ADOPT_AFTER_REPAIR_INTERVALS = 2;
 
+/** What makes a room read the op log after its seq (a metric's label, and the log line's words). */
+const CATCH_UP_REASONS = {
+  gap: 'a gap in the seqs from the bus',
+  unseen_update: 'a commit of an update that never arrived',
+  reconnect: 'the bus reconnected',
+  heads: 'the log is ahead of the room',
+} as const;
+export type CatchUpReason = keyof typeof CATCH_UP_REASONS;
+
 /** A loaded room as far as other nodes are concerned: its document and its presence. */
 export interface SyncedRoom {
   name: string;
@@ -34,6 +43,8 @@ export interface RoomSyncOptions {
   repairIntervalMs: number;
   /** Logs an update of another node's that no confirmation settled; resolves once it is durable. */
   adopt: (documentId: string, update: Uint8Array) => Promise<unknown>;
+  /** For metrics: a read of the log found updates the bus had not brought, or an update was adopted. */
+  observe?: { caughtUp(reason: CatchUpReason): void; adopted(): void };
 }
 
 interface Room {
@@ -73,11 +84,12 @@ export function createRoomSync(options: RoomSyncOptions) {
     if (!room.loaded?.seqs.hasGap || room.gapTimer !== null) return;
     room.gapTimer = setTimeout(() => {
       room.gapTimer = null;
-      if (room.loaded?.seqs.hasGap) void repair(room, 'a gap in the seqs from the bus');
+      if (room.loaded?.seqs.hasGap) void repair(room, 'gap');
     }, GAP_GRACE_MS);
   }
 
-  function repair(room: Room, why: string): Promise<void> {
+  function repair(room: Room, reason: CatchUpReason): Promise<void> {
+    const why = CATCH_UP_REASONS[reason];
     const loaded = room.loaded;
     if (!loaded) return Promise.resolve();
     room.repairing ??= (async () => {
@@ -91,7 +103,10 @@ export function createRoomSync(options: RoomSyncOptions) {
         }, FROM_STORAGE);
         seqs.caughtUp(seq);
         loaded.foreign.foundInLog(updates);
-        if (updates.length > 0) logger.debug({ documentId: target.name, from, to: seq, why }, 'caught up from the op log');
+        if (updates.length > 0) {
+          logger.debug({ documentId: target.name, from, to: seq, why }, 'caught up from the op log');
+          options.observe?.caughtUp(reason);
+        }
       } catch (error) {
         logger.warn({ err: error, documentId: target.name, why }, 'could not catch up from the op log; will try again');
       } finally {
@@ -125,12 +140,13 @@ export function createRoomSync(options: RoomSyncOptions) {
       // Committed, but its update never came (lost, or published before this room subscribed).
       else if (seq > loaded.seqs.known) missed = true;
     }
-    if (missed) void repair(room, 'a commit of an update that never arrived');
+    if (missed) void repair(room, 'unseen_update');
     else watchGap(room);
   }
 
   function adopt(documentId: string, foreign: ForeignUpdates, cutoff: number): void {
     for (const update of foreign.overdue(cutoff)) {
+      options.observe?.adopted();
       options.adopt(documentId, update.payload).then(
         () => update.done(),
         (error: unknown) => {
@@ -148,7 +164,7 @@ export function createRoomSync(options: RoomSyncOptions) {
   }
 
   bus.onReconnect(() => {
-    for (const room of rooms.values()) void repair(room, 'the bus reconnected');
+    for (const room of rooms.values()) void repair(room, 'reconnect');
   });
 
   let headsTimer: NodeJS.Timeout | null = null;
@@ -160,9 +176,12 @@ export function createRoomSync(options: RoomSyncOptions) {
       for (const [id, room] of loaded) if (room.loaded!.foreign.size > 0) adopt(id, room.loaded!.foreign, cutoff);
       storage.heads(loaded.map(([id]) => id)).then(
         (heads) => {
-          for (const [id, room] of loaded) {
-            if (room.loaded && (heads.get(id) ?? 0) > room.loaded.seqs.known) void repair(room, 'the log is ahead of the room');
-          }
+          const behind = () => loaded.filter(([id, room]) => room.loaded && (heads.get(id) ?? 0) > room.loaded.seqs.known);
+          if (behind().length === 0) return;
+          // The confirmation of a commit this recent may still be on its way: the gap's grace.
+          setTimeout(() => {
+            for (const [, room] of behind()) void repair(room, 'heads');
+          }, GAP_GRACE_MS).unref();
         },
         (error: unknown) => logger.warn({ err: error }, 'could not compare rooms with the op log'),
       );

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobQueues } from '../jobs/ports.ts';
 
 export interface RoomStats {
@@ -9,6 +9,10 @@ export interface NodeMetrics {
   registry: Registry;
   /** Seconds from an update reaching the op log writer to its commit. */
   observeCommitLag(seconds: number): void;
+  /** A room read updates the bus did not bring from the op log; `why` says what told it to. */
+  countCatchUp(why: string): void;
+  /** A room logged another node's update because no confirmation came. */
+  countAdoption(): void;
 }
 
 /**
@@ -54,5 +58,23 @@ export function createNodeMetrics(rooms: () => RoomStats | undefined, jobs: () =
     buckets: [0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, observeCommitLag: (seconds) => commitLag.observe(seconds) };
+  // Both stay at 0 on a healthy cluster: a catch-up means the bus lost messages; an adoption,
+  // that a node died between accepting an update and committing it (or its confirmation was lost).
+  const catchUps = new Counter({
+    name: 'tandem_bus_catch_ups_total',
+    help: 'Reads of the op log that found updates the bus had not brought, by what revealed the gap',
+    labelNames: ['why'],
+    registers: [registry],
+  });
+  const adoptions = new Counter({
+    name: 'tandem_bus_adopted_updates_total',
+    help: "Other nodes' updates this node logged because no confirmation of their commit came",
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeCommitLag: (seconds) => commitLag.observe(seconds),
+    countCatchUp: (why) => catchUps.inc({ why }),
+    countAdoption: () => adoptions.inc(),
+  };
 }

@@ -8,7 +8,7 @@ import { uniqueDocId } from '../helpers/node.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { restClient } from '../helpers/rest.ts';
-import { killAllServerProcesses, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
+import { killAllServerProcesses, type LogLine, type ServerProcess, startServerProcess } from '../helpers/server-process.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -158,6 +158,24 @@ describe('three node processes on one Postgres and one Redis', () => {
     const back = Date.now();
     await expectConverged(typists, nodes[0]!, id);
     expect(Date.now() - back).toBeLessThan(2000);
+
+    // Confirmations flow again too: from now on no node reads the log for what the bus did not
+    // bring, nor logs another node's update itself for want of its confirmation.
+    const repairs = async () => {
+      const texts = await Promise.all(nodes.map(async (node) => (await fetch(`${node.url}/metrics`)).text()));
+      return texts.flatMap((text) => text.split('\n')).filter((line) => /^tandem_bus_(catch_ups|adopted_updates)_total/.test(line));
+    };
+    const isBack = (line: LogLine) => line.msg === 'Redis (update bus) is back; catching up from the op log';
+    await waitFor(() => nodes.every((node) => node.logs.some(isBack)), 'every node to see Redis back');
+    await sleep(300); // their catch-ups after the re-subscribe
+    const before = await repairs();
+    for (let i = 0; i < 12; i++) {
+      typists[i % typists.length]!.type(next);
+      await sleep(20);
+    }
+    await expectConverged(typists, nodes[0]!, id);
+    await sleep(3 * 300 + 300);
+    expect(await repairs()).toEqual(before);
     for (const typist of typists) typist.provider.destroy();
   });
 });
