@@ -43,7 +43,7 @@ export interface RoomSyncOptions {
   repairIntervalMs: number;
   /** Logs an update of another node's that no confirmation settled; resolves once it is durable. */
   adopt: (documentId: string, update: Uint8Array) => Promise<unknown>;
-  /** For metrics: a read of the log found updates the bus had not brought, or an update was adopted. */
+  /** For metrics: a read of the log returned updates past the room's seq, or an update is adopted. */
   observe?: { caughtUp(reason: CatchUpReason): void; adopted(): void };
 }
 

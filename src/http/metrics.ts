@@ -9,7 +9,7 @@ export interface NodeMetrics {
   registry: Registry;
   /** Seconds from an update reaching the op log writer to its commit. */
   observeCommitLag(seconds: number): void;
-  /** A room read updates the bus did not bring from the op log; `why` says what told it to. */
+  /** A room's read of the op log returned updates past the seq it knew; `why` says what made it read. */
   countCatchUp(why: string): void;
   /** A room logged another node's update because no confirmation came. */
   countAdoption(): void;
@@ -62,13 +62,13 @@ export function createNodeMetrics(rooms: () => RoomStats | undefined, jobs: () =
   // that a node died between accepting an update and committing it (or its confirmation was lost).
   const catchUps = new Counter({
     name: 'tandem_bus_catch_ups_total',
-    help: 'Reads of the op log that found updates the bus had not brought, by what revealed the gap',
+    help: 'Reads of the op log that returned updates past the seq the room knew (the bus lost an update or its confirmation), by what made the room read',
     labelNames: ['why'],
     registers: [registry],
   });
   const adoptions = new Counter({
     name: 'tandem_bus_adopted_updates_total',
-    help: "Other nodes' updates this node logged because no confirmation of their commit came",
+    help: "Other nodes' updates this node set out to log itself because no confirmation of their commit came",
     registers: [registry],
   });
   return {
