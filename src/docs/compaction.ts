@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { CompactionStore } from '../storage/compaction-repository.ts';
+import type { CompactionStore, LogEntry } from '../storage/compaction-repository.ts';
 
 export interface RetentionPolicy {
   /** A new snapshot at the head once the log has grown this many updates past the newest one. */
@@ -19,8 +19,11 @@ export interface CompactionResult {
   prunedSnapshots: number;
 }
 
-/** Updates applied per transaction (and per turn of the event loop) while replaying. */
-const REPLAY_CHUNK = 1000;
+/**
+ * Updates read per page of the log, and applied per transaction (and per turn of the event
+ * loop), while replaying: a long log is never held in memory at once.
+ */
+const REPLAY_PAGE = 1000;
 
 const NOTHING: CompactionResult = { snapshots: [], trimmedTo: 0, trimmedUpdates: 0, prunedSnapshots: 0 };
 
@@ -73,8 +76,9 @@ export async function compactDocument(store: CompactionStore, documentId: string
 }
 
 /**
- * Replays the stored log from the newest snapshot below every seq in `needed` and encodes the
- * state at each of them that the replay reaches with no pending structs.
+ * Replays the stored log, a page at a time, from the newest snapshot below every seq in
+ * `needed` and encodes the state at each of them that the replay reaches with no pending
+ * structs. The replay stops at the head read at the start, or at a hole (trimmed meanwhile).
  */
 async function buildSnapshots(
   store: CompactionStore,
@@ -84,33 +88,43 @@ async function buildSnapshots(
   headSeq: number,
 ): Promise<Map<number, { state: Uint8Array; createdAt: Date }>> {
   const lowest = Math.min(...needed);
-  const base = existing.filter((seq) => seq <= lowest).at(-1) ?? null;
-  const { base: baseState, log } = await store.replayFrom(documentId, base);
+  const base = existing.filter((seq) => seq <= lowest).at(-1) ?? 0;
   const wanted = new Set(needed);
   const built = new Map<number, { state: Uint8Array; createdAt: Date }>();
-  // The contiguous log from the base up to the head read at the start (a hole: trimmed meanwhile).
-  const entries: typeof log = [];
-  for (const entry of log) {
-    if (entry.seq > headSeq || entry.seq !== (base ?? 0) + entries.length + 1) break;
-    entries.push(entry);
-  }
   const doc = new Y.Doc({ gc: true });
   try {
-    if (baseState) Y.applyUpdate(doc, baseState);
-    let start = 0;
-    while (start < entries.length) {
-      // One transaction per run of updates (up to the next wanted seq), which is far cheaper than
-      // one per update; between runs the event loop gets a turn, since in a node without Redis
-      // this runs beside the rooms.
-      let end = start;
-      while (end < entries.length - 1 && end - start < REPLAY_CHUNK && !wanted.has(entries[end]!.seq)) end += 1;
-      doc.transact(() => {
-        for (let i = start; i <= end; i++) Y.applyUpdate(doc, entries[i]!.update);
-      });
-      const last = entries[end]!;
-      const clean = doc.store.pendingStructs === null && doc.store.pendingDs === null;
-      if (clean && wanted.has(last.seq)) built.set(last.seq, { state: Y.encodeStateAsUpdate(doc), createdAt: last.createdAt });
-      start = end + 1;
+    if (base > 0) {
+      const baseState = await store.snapshotState(documentId, base);
+      // Pruned meanwhile: a replay without it would only reach pending structs.
+      if (!baseState) return built;
+      Y.applyUpdate(doc, baseState);
+    }
+    let replayed = base;
+    while (replayed < headSeq) {
+      const page = await store.logAfter(documentId, replayed, Math.min(REPLAY_PAGE, headSeq - replayed));
+      // The contiguous run that continues the replay.
+      const run: LogEntry[] = [];
+      for (const entry of page) {
+        if (entry.seq !== replayed + run.length + 1) break;
+        run.push(entry);
+      }
+      if (run.length === 0) break;
+      // One transaction per stretch up to the next wanted seq, far cheaper than one per update.
+      let start = 0;
+      while (start < run.length) {
+        let end = start;
+        while (end < run.length - 1 && !wanted.has(run[end]!.seq)) end += 1;
+        doc.transact(() => {
+          for (let i = start; i <= end; i++) Y.applyUpdate(doc, run[i]!.update);
+        });
+        const last = run[end]!;
+        const clean = doc.store.pendingStructs === null && doc.store.pendingDs === null;
+        if (clean && wanted.has(last.seq)) built.set(last.seq, { state: Y.encodeStateAsUpdate(doc), createdAt: last.createdAt });
+        start = end + 1;
+      }
+      replayed += run.length;
+      if (run.length < page.length) break;
+      // In a node without Redis this runs beside the rooms: they get a turn between pages.
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {

@@ -10,8 +10,10 @@ export interface CompactionStore {
   /** Head and whether the document is live; null when there is no such document. */
   head(documentId: string): Promise<{ headSeq: number; deleted: boolean } | null>;
   snapshotSeqs(documentId: string): Promise<number[]>;
-  /** The snapshot at `seq` and the log after it, up to the head (gaps included: the caller checks). */
-  replayFrom(documentId: string, snapshotSeq: number | null): Promise<{ base: Uint8Array | null; log: LogEntry[] }>;
+  /** The state stored by the snapshot at `seq`, or null when there is none. */
+  snapshotState(documentId: string, seq: number): Promise<Uint8Array | null>;
+  /** Up to `limit` log entries after `afterSeq`, in seq order (gaps included: the caller checks). */
+  logAfter(documentId: string, afterSeq: number, limit: number): Promise<LogEntry[]>;
   namedVersionSeqs(documentId: string): Promise<number[]>;
   /** The last seq of each hour (by commit time) among log entries written since `since`. */
   hourlyCheckpoints(documentId: string, since: Date): Promise<number[]>;
@@ -42,18 +44,19 @@ export function createCompactionStore(prisma: PrismaClient): CompactionStore {
       return rows.map((row) => row.seq);
     },
 
-    async replayFrom(documentId, snapshotSeq) {
-      const [snapshot, rows] = await Promise.all([
-        snapshotSeq === null
-          ? null
-          : prisma.documentSnapshot.findUnique({ where: { documentId_seq: { documentId, seq: snapshotSeq } }, select: { state: true } }),
-        prisma.documentUpdate.findMany({
-          where: { documentId, seq: { gt: snapshotSeq ?? 0 } },
-          orderBy: { seq: 'asc' },
-          select: { seq: true, update: true, createdAt: true },
-        }),
-      ]);
-      return { base: (snapshot?.state as Uint8Array | undefined) ?? null, log: rows.map((row) => ({ ...row, update: row.update as Uint8Array })) };
+    async snapshotState(documentId, seq) {
+      const row = await prisma.documentSnapshot.findUnique({ where: { documentId_seq: { documentId, seq } }, select: { state: true } });
+      return (row?.state as Uint8Array | undefined) ?? null;
+    },
+
+    async logAfter(documentId, afterSeq, limit) {
+      const rows = await prisma.documentUpdate.findMany({
+        where: { documentId, seq: { gt: afterSeq } },
+        orderBy: { seq: 'asc' },
+        take: limit,
+        select: { seq: true, update: true, createdAt: true },
+      });
+      return rows.map((row) => ({ ...row, update: row.update as Uint8Array }));
     },
 
     async namedVersionSeqs(documentId) {

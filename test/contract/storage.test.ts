@@ -546,6 +546,37 @@ describe.each([
       expect(await compactDocument(compaction, uniqueDocId('no-such-doc'), keepAll)).toMatchObject({ snapshots: [] });
     });
 
+    it('compaction replays a long log from the newest snapshot a page at a time, and the snapshot it writes loads the same text', async () => {
+      const id = uniqueDocId('compact-pages');
+      await store.ensure(id, newAccess());
+      const { updates, text } = yjsEdits(2_500);
+      const log = writer();
+      for (const update of updates.slice(0, 700)) void log.append(id, update);
+      await log.whenDurable(id);
+      const real = createCompactionStore(db.prisma);
+      const keepAll = { snapshotEvery: 700, keepRawLogMs: 24 * 3_600_000, keepCheckpointsMs: 24 * 3_600_000 };
+      expect(await compactDocument(real, id, keepAll)).toMatchObject({ snapshots: [700] });
+
+      for (const update of updates.slice(700)) void log.append(id, update);
+      await log.whenDurable(id);
+      // The replay starts at the snapshot (seq 700) and reads the 1,800 updates after it.
+      const pages: number[] = [];
+      const paged = {
+        ...real,
+        async logAfter(documentId: string, afterSeq: number, limit: number) {
+          const page = await real.logAfter(documentId, afterSeq, limit);
+          pages.push(page.length);
+          return page;
+        },
+      };
+      expect(await compactDocument(paged, id, { ...keepAll, snapshotEvery: 1_000 })).toMatchObject({ snapshots: [2_500] });
+      expect(pages).toEqual([1_000, 800]);
+      const loaded = await store.load(id);
+      expect(loaded).toMatchObject({ seq: 2_500 });
+      expect(loaded.updates).toHaveLength(1);
+      expect(textOf(loaded.updates)).toBe(text);
+    });
+
     it('compaction keeps a checkpoint per hour of editing, readable after the log is trimmed', async () => {
       const id = uniqueDocId('compact-hourly');
       await store.ensure(id, newAccess());
