@@ -17,7 +17,9 @@ COPY --chown=node:node . .
 # The web editor's bundle (npm start builds it too, but the CMD below skips npm).
 RUN npm run build:web
 
+# MALLOC_TRIM_THRESHOLD_: as npm start sets it (see the README's "Memory").
 ENV NODE_ENV=production \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     HOST=0.0.0.0 \
     PORT=1234 \
     DATA_DIR=/app/data

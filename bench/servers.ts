@@ -77,6 +77,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
           [...(options.nodeFlags ?? []), '--max-semi-space-size=8', 'src/main.ts'], // as npm start runs it
           {
             DATABASE_URL: options.databaseUrl,
+            MALLOC_TRIM_THRESHOLD_: '131072', // as npm start sets it
             // Chosen here, so that Tandem can log at warn (no per-request lines) and still be found.
             PORT: String(await freePort()),
             HOST: '127.0.0.1',

@@ -37,7 +37,6 @@ import { createInvitationRepository } from './storage/invitation-repository.ts';
 import { createVerificationRepository } from './storage/verification-repository.ts';
 import { createAuditLog } from './storage/audit-log.ts';
 import { createOpLogWriter } from './storage/op-log.ts';
-import { createBullmqQueues } from './jobs/bullmq-jobs.ts';
 import { createDocumentEvents } from './jobs/document-events.ts';
 import { createInProcessJobs } from './jobs/in-process-jobs.ts';
 import type { JobPublisher, JobQueues } from './jobs/ports.ts';
@@ -62,14 +61,18 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   // With Redis, jobs go to BullMQ and `npm run worker` runs them; without, this node runs the
   // same processors on timers. Processors publish follow-up jobs through the same queues.
   const publisher: JobPublisher = { publish: (name, payload, options) => jobs!.publish(name, payload, options) };
-  jobs = config.redisUrl
-    ? createBullmqQueues({ redisUrl: config.redisUrl, prefix: config.jobs.prefix, retry: retryPolicy(config), logger })
-    : createInProcessJobs({
-        processors: createProcessors({ prisma: db.prisma, jobs: publisher, config, logger }),
-        retry: retryPolicy(config),
-        schedule: { compactSweepMs: config.compaction.sweepMs, expireSweepMs: config.expiry.sweepMs },
-        logger,
-      });
+  if (config.redisUrl) {
+    // Loaded only here: a node without Redis need not hold BullMQ's code.
+    const { createBullmqQueues } = await import('./jobs/bullmq-jobs.ts');
+    jobs = createBullmqQueues({ redisUrl: config.redisUrl, prefix: config.jobs.prefix, retry: retryPolicy(config), logger });
+  } else {
+    jobs = createInProcessJobs({
+      processors: createProcessors({ prisma: db.prisma, jobs: publisher, config, logger }),
+      retry: retryPolicy(config),
+      schedule: { compactSweepMs: config.compaction.sweepMs, expireSweepMs: config.expiry.sweepMs },
+      logger,
+    });
+  }
   const store = createDocumentStore(db.prisma);
   const opLog = createOpLogWriter(db.sql, logger, { observeCommitLag: metrics.observeCommitLag });
   const events = createDocumentEvents(publisher, { debounceMs: config.webhooks.debounceMs, compactEvery: config.snapshotEvery, logger });
