@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
-import { openRawSocket } from '../helpers/raw-socket.ts';
+import { body, isYWebsocketSync, openRawSocket, SYNC_STEP2 } from '../helpers/raw-socket.ts';
 import { type RestClient, restClient } from '../helpers/rest.ts';
 
 /** The REST contract of INTERFACE.md: documents, reads, raw Yjs, versions, deletion, OpenAPI. */
@@ -117,7 +117,10 @@ describe('REST API', () => {
       const id = uniqueDocId('delete');
       await api.post('/documents', { id, content: 'keep me' });
       const socket = openRawSocket(node.wsUrl, `/ws/${id}`);
-      await socket.waitForMessage(() => true, "the room's first sync message");
+      await socket.opened;
+      // As a client joins: its state vector, answered with what the room has.
+      socket.send(body.syncStep1(Y.encodeStateVector(new Y.Doc())));
+      await socket.waitForMessage(isYWebsocketSync(SYNC_STEP2), "the room's sync answer");
       const deleted = await api.delete(`/documents/${id}`);
       expect(deleted.status).toBe(204);
       expect(await socket.outcome).toEqual({ code: 4404, reason: 'DOC_NOT_FOUND' });
