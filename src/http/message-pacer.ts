@@ -27,6 +27,12 @@ export interface PacerOptions<M> {
   /** More messages than this waiting is abuse: `onOverflow` runs once and the pacer stops. */
   maxQueued: number;
   onOverflow(): void;
+  /**
+   * Messages handed on per turn of the event loop at most; the rest wait for the next turn,
+   * with reading paused, so that one fast socket cannot hold the loop (and with it timers,
+   * other sockets and the database's answers) for what it sent all at once.
+   */
+  perTurn: number;
   /** First time this socket had to wait (for a log line). */
   onFirstPause?(): void;
   /**
@@ -65,10 +71,26 @@ export function createPacer<M>(options: PacerOptions<M>): Pacer<M> {
   let queue: (Waiting<M> | undefined)[] = [];
   let head = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** The next turn's drain, when this turn's share was handed on. */
+  let nextTurn: NodeJS.Immediate | undefined;
   let paused = false;
   let pausedBefore = false;
   let stopped = false;
   let lastKeepalive = now();
+  /** Handed on in this turn of the event loop; set back to 0 in its check phase. */
+  let handedInTurn = 0;
+  const newTurn = () => {
+    handedInTurn = 0;
+  };
+
+  const roomThisTurn = () => handedInTurn < options.perTurn;
+
+  function handOn(message: M): void {
+    // Scheduled before any drain of the next turn, so that it runs first.
+    if (handedInTurn === 0) setImmediate(newTurn);
+    handedInTurn += 1;
+    options.deliver(message);
+  }
 
   function take(budgets: readonly TokenBucket[]): boolean {
     for (const budget of budgets) if (!budget.ready()) return false;
@@ -78,7 +100,9 @@ export function createPacer<M>(options: PacerOptions<M>): Pacer<M> {
 
   function clear(): void {
     if (timer !== undefined) clearTimeout(timer);
+    if (nextTurn !== undefined) clearImmediate(nextTurn);
     timer = undefined;
+    nextTurn = undefined;
     queue = [];
     head = 0;
   }
@@ -106,15 +130,20 @@ export function createPacer<M>(options: PacerOptions<M>): Pacer<M> {
 
   function drain(): void {
     timer = undefined;
+    nextTurn = undefined;
     while (head < queue.length) {
       const next = queue[head]!;
+      if (!roomThisTurn()) {
+        nextTurn = setImmediate(drain);
+        return;
+      }
       if (!take(next.budgets)) {
         schedule();
         return;
       }
       queue[head] = undefined; // let the bytes go as soon as they are handed on
       head += 1;
-      options.deliver(next.message);
+      handOn(next.message);
       if (stopped) return; // handing it on closed the socket
     }
     clear();
@@ -126,8 +155,8 @@ export function createPacer<M>(options: PacerOptions<M>): Pacer<M> {
     receive(message) {
       if (stopped) return;
       const budgets = options.budgetsOf(message);
-      if (!paused && take(budgets)) {
-        options.deliver(message);
+      if (!paused && roomThisTurn() && take(budgets)) {
+        handOn(message);
         return;
       }
       queue.push({ message, budgets });
@@ -139,6 +168,10 @@ export function createPacer<M>(options: PacerOptions<M>): Pacer<M> {
       if (paused) return;
       paused = true;
       socket.pause();
+      if (!roomThisTurn()) {
+        nextTurn = setImmediate(drain);
+        return;
+      }
       if (!pausedBefore) {
         pausedBefore = true;
         options.onFirstPause?.();

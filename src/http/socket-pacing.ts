@@ -26,6 +26,14 @@ export interface SocketMessage {
  * y-websocket updates), so it gets a no-op frame this often while it waits.
  */
 const KEEPALIVE_MS = 10_000;
+/**
+ * Messages of one socket handed to the rooms per turn of the event loop. A client that writes
+ * as fast as TCP takes it gets megabytes read in one turn, tens of thousands of updates, all
+ * applied before the loop moves on: the op log's commits (timers and the database's answers)
+ * then waited seconds and its queue grew (the automerge-paper trace: one commit of 194,000
+ * updates at the end). Typing sends one message a turn; this is far above that.
+ */
+const MESSAGES_PER_TURN = 64;
 /** Per-document budgets kept per /collab socket before full (idle) ones are forgotten. */
 const TRACKED_DOCUMENTS = 64;
 
@@ -42,6 +50,7 @@ export function paceSocket(
     budgetsOf,
     deliver: options.deliver,
     maxQueued: limits.maxQueued,
+    perTurn: MESSAGES_PER_TURN,
     onOverflow() {
       log.warn({ maxQueued: limits.maxQueued }, 'socket kept sending while reading was paused; closing it');
       socket.close(closeCodeFor('RATE_LIMITED'), 'RATE_LIMITED');

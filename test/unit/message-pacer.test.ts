@@ -22,6 +22,7 @@ function pacerWith(options: { budgets: (message: string) => readonly TokenBucket
     budgetsOf: options.budgets,
     deliver: (message) => delivered.push(message),
     maxQueued: options.maxQueued ?? 1_000,
+    perTurn: options.perTurn ?? 10_000,
     onOverflow: () => overflows.push(Date.now()),
     keepalive: { everyMs: 10_000, send: (oldest) => keepalives.push(oldest) },
     now: () => Date.now(),
@@ -63,6 +64,25 @@ describe('message pacer', () => {
     await vi.advanceTimersByTimeAsync(2_000);
     expect(delivered).toEqual(messages);
     expect(socket).toMatchObject({ paused: false, pauses: 1, resumes: 1 });
+  });
+
+  it('hands on at most perTurn messages per turn of the event loop; the rest wait, reading paused, for the next turns', () => {
+    const budgets = [bucket(1_000, 1_000)];
+    const { pacer, delivered, socket } = pacerWith({ budgets: () => budgets, perTurn: 3 });
+    // A chunk of eight frames, parsed at once by ws.
+    for (const message of numbered('m', 8)) pacer.receive(message);
+    expect(delivered).toEqual(numbered('m', 3));
+    expect(socket.paused).toBe(true);
+    vi.runOnlyPendingTimers(); // the next turn's check phase
+    expect(delivered).toEqual(numbered('m', 6));
+    expect(socket.paused).toBe(true);
+    vi.runOnlyPendingTimers();
+    expect(delivered).toEqual(numbered('m', 8));
+    expect(socket).toMatchObject({ paused: false, pauses: 1, resumes: 1 });
+    // A new turn has a full share again.
+    vi.runOnlyPendingTimers();
+    for (const message of numbered('n', 3)) pacer.receive(message);
+    expect(delivered.slice(8)).toEqual(numbered('n', 3));
   });
 
   it('takes one token from every budget of a message, and waits for the emptiest', async () => {
