@@ -106,7 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     canSign: canSignTokens(deps.config.jwt),
     accessTokenTtlSeconds: deps.config.jwt.accessTokenTtlSeconds,
   });
-  registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor({ credentials, authorizer, audit }, ip), upgrades);
+  const socketAccessDeps = { credentials, authorizer, audit };
+  registerSocketRoutes(app, deps.collab, (ip) => socketAccessFor(socketAccessDeps, ip), upgrades);
   await app.register(restApi, { prefix: '/v1', ...deps.rest, credentials, authorizer, access: deps.access.service, accounts });
   await app.register(mcpEndpoint, { ...deps.rest, ...deps.mcp, credentials, authorizer, service: deps.service, origins, sessionLimits: deps.config.mcpSessions });
   await registerWebRoutes(app);

@@ -67,7 +67,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     jobs = createBullmqQueues({ redisUrl: config.redisUrl, prefix: config.jobs.prefix, retry: retryPolicy(config), logger });
   } else {
     jobs = createInProcessJobs({
-      processors: createProcessors({ prisma: db.prisma, jobs: publisher, config, logger }),
+      processors: createProcessors({ prisma: db.prisma, sql: db.sql, jobs: publisher, config, logger }),
       retry: retryPolicy(config),
       schedule: { compactSweepMs: config.compaction.sweepMs, expireSweepMs: config.expiry.sweepMs },
       logger,
@@ -124,7 +124,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'Redis (rate limits) does not answer'));
 
-  const accessStore = createAccessRepository(db.prisma);
+  const accessStore = createAccessRepository(db.prisma, db.sql);
   const webhooks = createWebhookService({
     store: createWebhookRepository(db.prisma),
     roleOf: (workspaceId, userId) => accessStore.role(workspaceId, userId),

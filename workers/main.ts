@@ -26,7 +26,7 @@ export async function startWorker(config: Readonly<Config>, logger: Logger): Pro
   const workers = startBullmqWorkers({
     redisUrl: config.redisUrl,
     prefix: config.jobs.prefix,
-    processors: createProcessors({ prisma: db.prisma, jobs: queues, config, logger }),
+    processors: createProcessors({ prisma: db.prisma, sql: db.sql, jobs: queues, config, logger }),
     concurrency: config.jobs.workerConcurrency,
     lockMs: config.jobs.workerLockMs,
     logger,

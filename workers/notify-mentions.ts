@@ -10,8 +10,8 @@ import { createNotificationRepository } from '../src/storage/notification-reposi
 import type { ProcessorDeps } from './processors.ts';
 
 /** notify-mentions: a 'mention' notification (and webhook event) for each reader a comment mentions. */
-export function createNotifyMentionsProcessor({ prisma, jobs, logger }: ProcessorDeps): Processor<'notify-mentions'> {
-  const authorizer = createAuthorizer(createAccessRepository(prisma));
+export function createNotifyMentionsProcessor({ prisma, sql, jobs, logger }: ProcessorDeps): Processor<'notify-mentions'> {
+  const authorizer = createAuthorizer(createAccessRepository(prisma, sql));
   const documents = createDocumentRepository(prisma);
   const deps = {
     comments: createCommentRepository(prisma),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../src/config.ts';
 import type { PrismaClient } from '../src/generated/prisma/client.ts';
+import type { SqlQuery } from '../src/storage/database.ts';
 import type { JobPublisher, Processors } from '../src/jobs/ports.ts';
 import { createCompactProcessor, createCompactSweepProcessor } from './compact.ts';
 import { createExpireSweepProcessor } from './expire-sweep.ts';
@@ -11,6 +12,8 @@ import { createWebhookEventProcessor } from './webhook-event.ts';
 /** What every processor may use. Built by src/main.ts (in-process jobs) and workers/main.ts (BullMQ). */
 export interface ProcessorDeps {
   prisma: PrismaClient;
+  /** Statements past Prisma's runtime (database.ts). */
+  sql: SqlQuery;
   /** To chain work: an event fans out into deliveries, a comment into notifications. */
   jobs: JobPublisher;
   config: Readonly<Config>;

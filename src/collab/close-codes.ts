@@ -40,18 +40,29 @@ const HOCUSPOCUS_CLOSE_REASONS = new Map<string, ErrorCode>([
  * contract (INTERFACE.md), whatever Hocuspocus chose internally.
  */
 export function withContractCloseCodes(socket: ClientSocket): ClientSocket {
-  return {
-    get readyState() {
-      return socket.readyState;
-    },
-    send(data) {
-      socket.send(data);
-    },
-    close(code, reason) {
-      const errorCode = contractErrorCode(code, reason);
-      socket.close(closeCodeFor(errorCode), errorCode);
-    },
-  };
+  return new ContractCloseCodes(socket);
+}
+
+/** A class rather than an object of closures: every y-websocket socket holds one while it is open (bench S4). */
+class ContractCloseCodes implements ClientSocket {
+  private readonly socket: ClientSocket;
+
+  constructor(socket: ClientSocket) {
+    this.socket = socket;
+  }
+
+  get readyState(): number {
+    return this.socket.readyState;
+  }
+
+  send(data: Uint8Array): void {
+    this.socket.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    const errorCode = contractErrorCode(code, reason);
+    this.socket.close(closeCodeFor(errorCode), errorCode);
+  }
 }
 
 /**
@@ -73,7 +84,7 @@ export function withContractMessages(socket: ClientSocket): ClientSocket {
       const refusal = refusalOf(frame);
       if (refusal !== null && closeCodeFor(refusal) < 4000) closing.close(undefined, refusal);
     },
-    close: closing.close,
+    close: (code, reason) => closing.close(code, reason),
   };
 }
 

@@ -31,9 +31,9 @@ export interface CollabOptions {
 
 export interface CollabServer {
   /** A socket speaking the Hocuspocus protocol (several documents, Auth message first). */
-  acceptHocuspocus(socket: ClientSocket, request: Request, access: SocketAccess): SocketHandlers;
+  acceptHocuspocus(socket: ClientSocket, access: SocketAccess): SocketHandlers;
   /** A socket speaking plain y-websocket for one document. */
-  acceptYWebsocket(socket: ClientSocket, request: Request, access: SocketAccess, documentId: string, token: string): SocketHandlers;
+  acceptYWebsocket(socket: ClientSocket, access: SocketAccess, documentId: string, token: string): SocketHandlers;
   /** Re-checks every live connection's access (after access was taken away somewhere). */
   recheckAccess(): Promise<void>;
   /**
@@ -97,9 +97,9 @@ export function createCollabServer(options: CollabOptions): CollabServer {
   }
 
   return {
-    acceptHocuspocus(socket, request, access) {
+    acceptHocuspocus(socket, access) {
       const acked: ClientSocket = withDurableAcks(withContractMessages(socket), (name) => rooms.acknowledgeable(name, acked), unacknowledged);
-      const connection = rooms.handleConnection(acked, request, access);
+      const connection = rooms.handleConnection(acked, access);
       return {
         message(data, isBinary) {
           const problem = isBinary ? checkHocuspocusFrame(data) : 'MALFORMED_MESSAGE';
@@ -110,9 +110,9 @@ export function createCollabServer(options: CollabOptions): CollabServer {
       };
     },
 
-    acceptYWebsocket(socket, request, access, documentId, token) {
+    acceptYWebsocket(socket, access, documentId, token) {
       const bridge = createYWebsocketBridge(withContractCloseCodes(socket), documentId);
-      const connection = rooms.handleConnection(bridge.hocuspocusSide, request, access);
+      const connection = rooms.handleConnection(bridge.hocuspocusSide, access);
       connection.message(bridge.authFrame(token));
       return {
         message(data, isBinary) {

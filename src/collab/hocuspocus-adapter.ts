@@ -49,6 +49,15 @@ export interface LiveSize {
   contentBytes(): number;
 }
 
+/**
+ * The request every socket hands Hocuspocus. Hocuspocus keeps a socket's request (and copies
+ * of its headers and query parameters in each hook payload) for as long as the socket is
+ * open, but none of our hooks reads them: a fetch Request with the upgrade's headers cost
+ * about 2 KB per open socket (bench S4), and its URL held the y-websocket token. Its empty
+ * `url` makes Hocuspocus's parameters an empty URLSearchParams rather than a parsed URL.
+ */
+const NO_REQUEST = { headers: new Headers(), url: '' } as unknown as Request;
+
 /** Longest delay Node's timers take (about 24.8 days); a later expiry is checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -208,7 +217,10 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
     },
 
     async afterHandleMessage({ documentName, document, connection }) {
-      const sentUpdate = applying.get(connection.webSocket)?.delete(documentName) ?? false;
+      const updates = applying.get(connection.webSocket);
+      const sentUpdate = updates?.delete(documentName) ?? false;
+      // Every client sends an update as it syncs: an idle socket need not keep an empty map.
+      if (updates?.size === 0) applying.delete(connection.webSocket);
       const action = pendingGuards.get(documentName)?.afterMessage(sentUpdate);
       if (action === 'dropped') {
         logger.warn({ documentId: documentName }, 'dropped updates whose dependencies never arrived');
@@ -267,8 +279,8 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
 
   return {
     /** A socket speaking the Hocuspocus protocol (its frames addressed to documents), checked by `access`. */
-    handleConnection(socket: ClientSocket, request: Request, access: SocketAccess): Pick<SocketHandlers, 'close'> & { message(data: Uint8Array): void } {
-      const connection = hocuspocus.handleConnection(socket, request, { [SOCKET_ACCESS]: access });
+    handleConnection(socket: ClientSocket, access: SocketAccess): Pick<SocketHandlers, 'close'> & { message(data: Uint8Array): void } {
+      const connection = hocuspocus.handleConnection(socket, NO_REQUEST, { [SOCKET_ACCESS]: access });
       return {
         message: (data) => connection.handleMessage(data),
         close: (code, reason) => connection.handleClose({ code, reason }),

@@ -13,41 +13,55 @@ const AuthToken = 0;
  * outbound frames lose the name, and Hocuspocus-only messages are dropped or turned into a
  * socket close. `socket` maps every close onto the contract's codes (close-codes.ts).
  */
-export function createYWebsocketBridge(socket: ClientSocket, documentId: string) {
-  const prefix = encodeAddress(documentId);
+export function createYWebsocketBridge(socket: ClientSocket, documentId: string): YWebsocketBridge {
+  return new YWebsocketBridge(socket, encodeAddress(documentId));
+}
 
-  return {
-    /** The socket Hocuspocus writes to. */
-    hocuspocusSide: {
-      get readyState() {
-        return socket.readyState;
-      },
-      send(data: Uint8Array) {
-        forwardToClient(socket, data, prefix.length);
-      },
-      close(code?: number, reason?: string) {
-        socket.close(code, reason);
-      },
-    },
+/**
+ * A class rather than objects of closures: every y-websocket socket holds its bridge for as
+ * long as it is open, and methods on a prototype cost nothing per socket (bench S4).
+ */
+class YWebsocketBridge implements ClientSocket {
+  /** The socket Hocuspocus writes to: the bridge itself (its readyState, send and close). */
+  readonly hocuspocusSide: ClientSocket = this;
+  private readonly socket: ClientSocket;
+  private readonly prefix: Uint8Array;
 
-    /** The first frame Hocuspocus expects: authentication with the socket's token. */
-    authFrame(token: string): Uint8Array {
-      const encoder = encoding.createEncoder();
-      encoding.writeUint8Array(encoder, prefix);
-      encoding.writeVarUint(encoder, MessageType.Auth);
-      encoding.writeVarUint(encoder, AuthToken);
-      encoding.writeVarString(encoder, token);
-      return encoding.toUint8Array(encoder);
-    },
+  constructor(socket: ClientSocket, prefix: Uint8Array) {
+    this.socket = socket;
+    this.prefix = prefix;
+  }
 
-    /** A y-websocket frame, addressed to the document for Hocuspocus. */
-    toHocuspocus(frame: Uint8Array): Uint8Array {
-      const addressed = new Uint8Array(prefix.length + frame.length);
-      addressed.set(prefix, 0);
-      addressed.set(frame, prefix.length);
-      return addressed;
-    },
-  };
+  get readyState(): number {
+    return this.socket.readyState;
+  }
+
+  send(data: Uint8Array): void {
+    forwardToClient(this.socket, data, this.prefix.length);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  /** The first frame Hocuspocus expects: authentication with the socket's token. */
+  authFrame(token: string): Uint8Array {
+    const encoder = encoding.createEncoder();
+    encoding.writeUint8Array(encoder, this.prefix);
+    encoding.writeVarUint(encoder, MessageType.Auth);
+    encoding.writeVarUint(encoder, AuthToken);
+    encoding.writeVarString(encoder, token);
+    return encoding.toUint8Array(encoder);
+  }
+
+  /** A y-websocket frame, addressed to the document for Hocuspocus. */
+  toHocuspocus(frame: Uint8Array): Uint8Array {
+    const { prefix } = this;
+    const addressed = new Uint8Array(prefix.length + frame.length);
+    addressed.set(prefix, 0);
+    addressed.set(frame, prefix.length);
+    return addressed;
+  }
 }
 
 function encodeAddress(documentId: string): Uint8Array {

@@ -8,21 +8,27 @@ import type { Duplex } from 'node:stream';
  * waits for it forever. So at close they are destroyed, and new upgrades are refused by Node.
  */
 export function trackPendingUpgrades(server: Server) {
-  const pending = new Set<Duplex>();
+  /** Each with the listener that forgets it once it closes. */
+  const pending = new Map<Duplex, () => void>();
   const onUpgrade = (_request: IncomingMessage, socket: Duplex) => {
-    pending.add(socket);
-    socket.once('close', () => pending.delete(socket));
+    const forget = () => pending.delete(socket);
+    pending.set(socket, forget);
+    socket.once('close', forget);
   };
   server.on('upgrade', onUpgrade);
   return {
     /** The upgrade of this request became a WebSocket: its close is the WebSocket's business now. */
     established(request: IncomingMessage): void {
+      const forget = pending.get(request.socket);
+      if (forget === undefined) return;
       pending.delete(request.socket);
+      // Its listener too (~250 B): the socket may stay open for hours (bench S4).
+      request.socket.off('close', forget);
     },
     /** At close: no more upgrades (Node destroys them once nobody listens), and none left half done. */
     abort(): void {
       server.removeAllListeners('upgrade');
-      for (const socket of pending) socket.destroy();
+      for (const socket of pending.keys()) socket.destroy();
       pending.clear();
     },
   };

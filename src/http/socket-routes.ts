@@ -28,13 +28,13 @@ export function registerSocketRoutes(
         return;
       }
       const token = typeof request.query.token === 'string' ? request.query.token : '';
-      wire(socket, request, 'y-websocket', (s, r) => collab.acceptYWebsocket(s, r, accessFor(request.ip), id, token));
+      wire(socket, request, 'y-websocket', (s) => collab.acceptYWebsocket(s, accessFor(request.ip), id, token));
     },
   );
 
   app.get('/collab', { websocket: true }, (socket, request) => {
     upgrades.established(request.raw);
-    wire(socket, request, 'hocuspocus', (s, r) => collab.acceptHocuspocus(s, r, accessFor(request.ip)));
+    wire(socket, request, 'hocuspocus', (s) => collab.acceptHocuspocus(s, accessFor(request.ip)));
   });
 }
 
@@ -47,17 +47,20 @@ function wire(
   socket: WebSocket,
   request: FastifyRequest,
   dialect: Dialect,
-  accept: (socket: WebSocket, request: Request) => SocketHandlers,
+  accept: (socket: WebSocket) => SocketHandlers,
 ): void {
   let onServerClose = () => {};
   interceptServerClose(socket, () => onServerClose());
   // Foreign Origin or too many connections from this address: closed before a room sees it.
   const limits = admitSocket(socket, request);
   if (!limits) return;
-  const handlers = accept(socket, toFetchRequest(request));
+  const handlers = accept(socket);
   // Nothing below holds on to the Fastify request: a socket may live for hours, and the
-  // request (with its logger and raw message) would stay in memory all that time.
-  const log = request.log;
+  // request (with its logger and raw message) would stay in memory all that time. Nor on to
+  // its logger (a child of ~300 B per socket) for the few lines a socket may ever write: the
+  // same child (Fastify's default: the request id as reqId) is made when one is written.
+  const { server, id: reqId } = request;
+  const log = () => server.log.child({ reqId });
   releaseUpgradeResponse(request);
   const pacer = paceSocket(socket, {
     dialect,
@@ -77,7 +80,7 @@ function wire(
   // above) and finishes the closing handshake itself; destroyed while the client is still
   // sending, the socket would reset and the client see 1006 instead of the code.
   socket.removeAllListeners('error');
-  socket.on('error', (error) => log.debug({ err: error }, 'websocket error'));
+  socket.on('error', (error) => log().debug({ err: error }, 'websocket error'));
 }
 
 /**
@@ -110,13 +113,4 @@ function toBytes(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function toFetchRequest(request: FastifyRequest): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return new Request(`http://${request.hostname}${request.url}`, { headers });
 }

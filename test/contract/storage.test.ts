@@ -661,7 +661,7 @@ describe.each([
     };
     beforeAll(async () => {
       await migrate(db);
-      access = createAccessRepository(db.prisma);
+      access = createAccessRepository(db.prisma, db.sql);
     });
 
     it('ensure without creation rights refuses a missing document and makes nothing', async () => {

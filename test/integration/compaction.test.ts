@@ -28,7 +28,7 @@ describe.each(RUNNER_KINDS)('compaction on the %s runner', (kind) => {
     // No raw log kept: everything older than now may be trimmed, so the log ends short.
     const config = loadConfig({ DATABASE_URL: TEST_DATABASE_URL, KEEP_RAW_LOG_HOURS: '0' });
     database = await openDatabase(config.storage, logger);
-    runner = await startJobRunner(kind, { processors: (jobs) => createProcessors({ prisma: database.prisma, jobs, config, logger }) });
+    runner = await startJobRunner(kind, { processors: (jobs) => createProcessors({ prisma: database.prisma, sql: database.sql, jobs, config, logger }) });
     sql = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await sql.connect();
   });

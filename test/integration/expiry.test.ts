@@ -29,7 +29,7 @@ describe.each(RUNNER_KINDS)('expiry on the %s runner', (kind) => {
     database = await openDatabase(config.storage, logger);
     runner = await startJobRunner(kind, {
       processors: (jobs) => ({
-        ...createProcessors({ prisma: database.prisma, jobs, config, logger }),
+        ...createProcessors({ prisma: database.prisma, sql: database.sql, jobs, config, logger }),
         // Stands in for the webhook fan-out: records what the sweep announces.
         'webhook-event': async (payload) => void webhookEvents.push(payload),
       }),

@@ -49,7 +49,7 @@ describe.each(RUNNER_KINDS)('notify-mentions on the %s runner', (kind) => {
     db = await openDatabase({ kind: 'postgres', url: TEST_DATABASE_URL }, logger);
     await migrate(db);
     [author, member, guest, outsider] = await Promise.all(['mn-author', 'mn-member', 'mn-guest', 'mn-outsider'].map(user)) as [typeof author, typeof member, typeof guest, typeof outsider];
-    await createAccessRepository(db.prisma).setMember(author.workspaceId, member.id, 'member');
+    await createAccessRepository(db.prisma, db.sql).setMember(author.workspaceId, member.id, 'member');
   });
   afterEach(async () => {
     await runner?.close();
@@ -63,7 +63,7 @@ describe.each(RUNNER_KINDS)('notify-mentions on the %s runner', (kind) => {
   async function commentOn(body: string) {
     const documentId = uniqueDocId('mn-doc');
     await createDocumentRepository(db.prisma).create({ id: documentId, title: '', workspaceId: author.workspaceId, ...newDocumentKeys().hashes });
-    await createAccessRepository(db.prisma).setShare(documentId, guest.id, 'read');
+    await createAccessRepository(db.prisma, db.sql).setShare(documentId, guest.id, 'read');
     const comment = await createCommentRepository(db.prisma).create({
       id: randomUUID(),
       documentId,
@@ -84,7 +84,7 @@ describe.each(RUNNER_KINDS)('notify-mentions on the %s runner', (kind) => {
     let runs = 0;
     runner = await startJobRunner(kind, {
       processors: (jobs) => {
-        const notify = createNotifyMentionsProcessor({ prisma: db.prisma, jobs: options.publisher?.(jobs) ?? jobs, config, logger });
+        const notify = createNotifyMentionsProcessor({ prisma: db.prisma, sql: db.sql, jobs: options.publisher?.(jobs) ?? jobs, config, logger });
         return {
           'notify-mentions': async (payload, context) => {
             runs += 1;

@@ -145,7 +145,7 @@ describe.each(RUNNER_KINDS)('webhook deliveries on the %s runner', (kind) => {
     const logs: string[] = [];
     const logger = pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) });
     runner = await startJobRunner(kind, {
-      processors: (jobs) => createProcessors({ prisma: database.prisma, jobs, config, logger }),
+      processors: (jobs) => createProcessors({ prisma: database.prisma, sql: database.sql, jobs, config, logger }),
       retry: retryPolicy(config),
       logger,
     });

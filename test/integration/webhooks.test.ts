@@ -59,7 +59,7 @@ describe.each(RUNNER_KINDS)('webhooks on the %s runner', (kind) => {
     });
     const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
     runner = await startJobRunner(kind, {
-      processors: (jobs) => createProcessors({ prisma: database.prisma, jobs, config, logger }),
+      processors: (jobs) => createProcessors({ prisma: database.prisma, sql: database.sql, jobs, config, logger }),
       retry: retryPolicy(config),
     });
     return runner;
