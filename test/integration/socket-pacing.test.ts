@@ -201,6 +201,34 @@ describe('the budgets of a /collab socket', () => {
   });
 });
 
+describe('a socket under its rate that sends more in one write than a turn takes', () => {
+  // A ceiling far below one chunk of frames: only a socket that is over its rate and keeps
+  // sending may reach it, not one whose chunk waits for the next turns of the event loop.
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode('postgres', { env: { SOCKET_MESSAGES_PER_SECOND: '100000', SOCKET_MAX_QUEUED_MESSAGES: '100' } });
+  });
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it('gets every update applied, in order, and stays open', async () => {
+    const id = uniqueDocId('one-write');
+    const socket = openRawSocket(node.wsUrl, `/ws/${id}`);
+    await socket.opened;
+    sendInOneWrite(socket.ws, letterUpdates('w', 3_000).map((update) => body.update(update)));
+    const reader = yWebsocketClient(node.wsUrl, id);
+    try {
+      await whenSynced(reader.provider);
+      await waitFor(() => occurrences(reader.text, 'w') === 3_000, 'all 3,000 updates at a reader', 30_000);
+      expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      reader.provider.destroy();
+      await socket.close();
+    }
+  });
+});
+
 describe('a socket held back that hears nothing from the server', () => {
   let node: TestNode;
   beforeAll(async () => {

@@ -85,6 +85,16 @@ describe('message pacer', () => {
     expect(delivered.slice(8)).toEqual(numbered('n', 3));
   });
 
+  it('never takes what waits for the next turn for abuse: a chunk within the budget all arrives, past a small ceiling', () => {
+    const budgets = [bucket(1_000, 1_000)];
+    const { pacer, delivered, socket, overflows } = pacerWith({ budgets: () => budgets, perTurn: 3, maxQueued: 5 });
+    for (const message of numbered('m', 20)) pacer.receive(message);
+    for (let turn = 0; turn < 10; turn++) vi.runOnlyPendingTimers();
+    expect(overflows).toHaveLength(0);
+    expect(delivered).toEqual(numbered('m', 20));
+    expect(socket).toMatchObject({ paused: false, pauses: 1, resumes: 1 });
+  });
+
   it('takes one token from every budget of a message, and waits for the emptiest', async () => {
     const shared = bucket(100, 100);
     const slow = bucket(1, 2);
