@@ -6,7 +6,10 @@ import { listedProblems } from './validation.ts';
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A failure (500) with its stack; a refusal the node chose (503 at a limit, while shutting
+    // down or not ready, 501) in one line: it is expected, and alarms count error lines.
+    if (appError.status === 500) request.log.error({ err: error }, 'request failed');
+    else if (appError.status > 500) request.log.warn({ code: appError.code, detail: appError.message }, 'request refused');
     sendProblem(request, reply, appError);
   });
 
