@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ensureServerBuilt } from '../build.ts';
 import { FULL, QUICK } from './plan.ts';
 import { machine } from './proc.ts';
 import { topSelfTime } from './profile.ts';
@@ -62,6 +63,8 @@ const versionOf = (pkg: string, base = ROOT) =>
 
 async function main(): Promise<void> {
   ensurePeers();
+  // Tandem runs compiled, as npm start runs it.
+  await ensureServerBuilt();
   const postgresVersion = await freshDatabase();
   const context: ScenarioContext = { plan, runId: Date.now().toString(36), tracePath: tracePath() };
   const out: ScenarioOutput = { figures: [], clientLoad: [], notes: [] };
@@ -85,13 +88,13 @@ async function main(): Promise<void> {
 
   const rows = mergeFigures(out.figures);
   const targets = checkTargets(rows);
-  let profile = '';
+  let profile: { scenario: string; table: string } | undefined;
   if ((plan.profile || args.includes('--profile')) && servers.includes('tandem') && (!scenarioPrefix || args.includes('--profile'))) profile = await profileTandem(context);
 
   const results = table(rows);
   const targetLines = targets.map(({ target, measured, met }) => `- ${met === undefined ? '?' : met ? 'met' : 'MISSED'}: ${target}: ${measured}`);
   console.log(`\n${results}\n\nTargets:\n${targetLines.join('\n')}\n`);
-  if (profile) console.log(`Where Tandem spends its CPU in S1:\n${profile}\n`);
+  if (profile) console.log(`Where Tandem spends its CPU in ${profile.scenario}:\n${profile.table}\n`);
   if (out.notes.length > 0) console.log(out.notes.join('\n'));
   console.log(`bench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     '',
     ...targetLines,
     '',
-    ...(profile ? ['## Where Tandem spends its CPU (S1, `node --cpu-prof`)', '', profile, ''] : []),
+    ...(profile ? [`## Where Tandem spends its CPU (${profile.scenario}, \`node --cpu-prof\`)`, '', profile.table, ''] : []),
     '## The load client',
     '',
     'If the load client were saturated, the figures would measure it rather than the servers.',
@@ -152,23 +155,28 @@ async function main(): Promise<void> {
   console.log('wrote BENCHMARKS.md');
 }
 
-/** S1 once more on Tandem under the V8 profiler, for the report's "where the time goes". */
-async function profileTandem(context: ScenarioContext): Promise<string> {
+/**
+ * A scenario once more on Tandem under the V8 profiler, for the report's "where the time goes":
+ * S1, or the one --scenario names.
+ */
+async function profileTandem(context: ScenarioContext): Promise<{ scenario: string; table: string }> {
+  const scenario = SCENARIOS.find(({ name }) => scenarioPrefix && name.startsWith(scenarioPrefix)) ?? SCENARIOS[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'tandem-profile-'));
   try {
     const server = await startServer('tandem', { databaseUrl, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
     const scratch: ScenarioOutput = { figures: [], clientLoad: [], notes: [] };
     try {
-      await SCENARIOS[0]!.run(server, { ...context, runId: `${context.runId}-profile` }, scratch);
+      await scenario.run(server, { ...context, runId: `${context.runId}-profile` }, scratch);
     } finally {
       await server.stop();
     }
     const top = topSelfTime(dir);
-    return [
+    const table = [
       '| self time | function | where |',
       '|---:|---|---|',
       ...top.map(({ name, where, percent }) => `| ${percent.toFixed(1)}% | \`${name}\` | ${where} |`),
     ].join('\n');
+    return { scenario: scenario.name.split(' ')[0]!, table };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

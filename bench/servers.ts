@@ -74,7 +74,7 @@ export async function startServer(name: ServerName, options: StartOptions): Prom
   const [args, env] =
     name === 'tandem'
       ? [
-          [...(options.nodeFlags ?? []), '--max-semi-space-size=8', 'src/main.ts'], // as npm start runs it
+          [...(options.nodeFlags ?? []), '--max-semi-space-size=8', 'dist/src/main.js'], // as npm start runs it (bench/main.ts builds it)
           {
             DATABASE_URL: options.databaseUrl,
             MALLOC_TRIM_THRESHOLD_: '131072', // as npm start sets it

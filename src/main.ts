@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInProcessBus } from './bus/in-process-bus.ts';
 import { createRedisBus } from './bus/redis-bus.ts';
 import { Redis } from 'ioredis';
@@ -8,6 +9,7 @@ import { buildApp } from './app.ts';
 import { type CollabServer, createCollabServer } from './collab/collab-server.ts';
 import type { Config } from './config.ts';
 import { runIfMain } from './entry-point.ts';
+import { projectRoot } from './project-root.ts';
 import { type Closable, closeSteps } from './shutdown.ts';
 import { unsavedUpdatesReport } from './shutdown-report.ts';
 import { createNodeMetrics } from './http/metrics.ts';
@@ -43,7 +45,7 @@ import type { JobPublisher, JobQueues } from './jobs/ports.ts';
 import { retryPolicy } from './jobs/retry-policy.ts';
 import { createProcessors } from '../workers/processors.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
 export interface RunningNode extends Closable {
   url: string;

@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isValidDocumentId } from '../docs/document-id.ts';
 import { AppError } from '../errors.ts';
+import { projectRoot } from '../project-root.ts';
 
 /** Where `vite build` (web/vite.config.ts) puts the pages; `npm start` builds it when stale. */
-export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+export const WEB_DIST = join(projectRoot(), 'web', 'dist');
 
 /**
  * The pages run our own bundled scripts only (no inline script, nothing from elsewhere) and
@@ -43,7 +44,7 @@ export async function registerWebRoutes(app: FastifyInstance, options: { root?: 
   const root = options.root ?? WEB_DIST;
   // Only the hashed bundles are served by path; the pages have routes of their own below.
   await app.register(fastifyStatic, {
-    root: `${root}assets/`,
+    root: join(root, 'assets'),
     prefix: '/assets/',
     index: false,
     // Vite names every bundle by its content hash: a changed file is a new URL.
@@ -61,11 +62,11 @@ export async function registerWebRoutes(app: FastifyInstance, options: { root?: 
 
 function sendPage(reply: FastifyReply, root: string, file: string): FastifyReply {
   // Checked per request, so that a build made after start is picked up without a restart.
-  if (!existsSync(`${root}${file}`)) {
+  if (!existsSync(join(root, file))) {
     return reply
       .code(503)
       .type('text/plain; charset=utf-8')
-      .send('The web editor is not built. Run `npm run build:web` (`npm start` does it for you).\n');
+      .send('The web editor is not built. Run `npm run build` (`npm start` does it for you).\n');
   }
   // Pages name the current bundles: revalidated every time, never cached like the bundles.
   return reply.header('cache-control', 'no-cache').sendFile(file, root, { cacheControl: false });

@@ -3,8 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RAISE_CLOCK_OFFSET_SQL } from './change-clock.ts';
 import type { Database } from './database.ts';
+import { projectRoot } from '../project-root.ts';
 
-const MIGRATIONS_DIR = new URL('../../prisma/migrations/', import.meta.url);
+const MIGRATIONS_DIR = join(projectRoot(), 'prisma', 'migrations');
 /** Arbitrary constant: the advisory lock that serializes migrations across nodes. */
 const MIGRATION_LOCK = 72_616_001;
 
@@ -40,7 +41,7 @@ export async function migrate(db: Database): Promise<string[]> {
 
     for (const name of names) {
       if (done.has(name)) continue;
-      const sql = await readFile(join(MIGRATIONS_DIR.pathname, name, 'migration.sql'), 'utf8');
+      const sql = await readFile(join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8');
       const checksum = createHash('sha256').update(sql).digest('hex');
       await exec(`BEGIN;
 ${sql}

@@ -7,7 +7,7 @@ import { TEST_REDIS_URL } from './ports.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * Node 24 from node_modules (the system one is 20), which runs the TypeScript itself (type
- * stripping), as `npm start` does: the pid is the server's own, so a SIGKILL reaches it.
+ * stripping): the pid is the server's own, so a SIGKILL reaches it.
  */
 const NODE = existsSync(`${ROOT}node_modules/.bin/node`) ? `${ROOT}node_modules/.bin/node` : process.execPath;
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -43,12 +43,13 @@ process.once('exit', () => {
 });
 
 /**
- * Starts the real server (src/main.ts) as a child process on port 0 (or `port`) and resolves
- * once it has logged its "Tandem listening on" line.
+ * Starts the real server (src/main.ts, or `entry`: dist/src/main.js is what `npm start` runs
+ * once build.ts compiled it) as a child process on port 0 (or `port`) and resolves once it has
+ * logged its "Tandem listening on" line.
  */
 export async function startServerProcess(
   storage: ProcessStorage,
-  options: { port?: number; env?: Record<string, string> } = {},
+  options: { port?: number; env?: Record<string, string>; entry?: string } = {},
 ): Promise<ServerProcess> {
   const env: Record<string, string | undefined> = {
     ...process.env,
@@ -72,7 +73,7 @@ export async function startServerProcess(
   if (storage.kind === 'postgres') env.DATABASE_URL = storage.url ?? TEST_DATABASE_URL;
   else env.DATA_DIR = storage.dataDir;
 
-  const { child, logs, stderr, exited, readyLine: startupLine } = await spawnLogged('src/main.ts', env, (line) => line.msg.startsWith('Tandem listening on'));
+  const { child, logs, stderr, exited, readyLine: startupLine } = await spawnLogged(options.entry ?? 'src/main.ts', env, (line) => line.msg.startsWith('Tandem listening on'));
   const url = String(startupLine.url);
   return {
     url,

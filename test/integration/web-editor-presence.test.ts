@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuilt } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../build.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { whenSynced, yWebsocketClient } from '../helpers/clients.ts';
 import { startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureWebBuilt } from '../../web/build.ts';
+import { ensureWebBuilt } from '../../build.ts';
 import { TEST_JWT_SECRET } from '../helpers/auth.ts';
 import { editorText, launchChromium, saveState } from '../helpers/browser.ts';
 import { waitFor } from '../helpers/clients.ts';
