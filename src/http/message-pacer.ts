@@ -80,14 +80,13 @@ class SocketPacer<M> implements Pacer<M> {
   private queue: (Waiting<M> | undefined)[] = [];
   private head = 0;
   private timer: NodeJS.Timeout | undefined = undefined;
-  /** The next turn's drain, when this turn's share was handed on. */
+  /**
+   * The next turn's drain, when this turn's share was handed on. While it is set, what waits
+   * is the rest of the chunk in hand (the budgets still had room): bounded by the chunk, it
+   * never counts as abuse.
+   */
   private nextTurn: NodeJS.Immediate | undefined = undefined;
   private paused = false;
-  /**
-   * Paused for this turn's share only (the budgets still had room): what waits then is the
-   * rest of the chunk in hand, bounded by the chunk, and never counts as abuse.
-   */
-  private pausedForTurn = false;
   private pausedBefore = false;
   private stopped = false;
   private lastKeepalive: number;
@@ -109,7 +108,7 @@ class SocketPacer<M> implements Pacer<M> {
       return;
     }
     this.queue.push({ message, budgets });
-    if (!this.pausedForTurn && this.queue.length - this.head > options.maxQueued) {
+    if (this.nextTurn === undefined && this.queue.length - this.head > options.maxQueued) {
       this.halt();
       options.onOverflow();
       return;
@@ -118,7 +117,6 @@ class SocketPacer<M> implements Pacer<M> {
     this.paused = true;
     options.socket.pause();
     if (!this.roomThisTurn()) {
-      this.pausedForTurn = true;
       this.nextTurn = setImmediate(() => this.drain());
       return;
     }
@@ -171,13 +169,11 @@ class SocketPacer<M> implements Pacer<M> {
     this.clear();
     if (this.paused) {
       this.paused = false;
-      this.pausedForTurn = false;
       this.options.socket.resume();
     }
   }
 
   private schedule(): void {
-    this.pausedForTurn = false;
     const oldest = this.queue[this.head]!;
     let wait = MIN_WAIT_MS;
     for (const budget of oldest.budgets) wait = Math.max(wait, budget.msUntilReady());
@@ -209,7 +205,6 @@ class SocketPacer<M> implements Pacer<M> {
     }
     this.clear();
     this.paused = false;
-    this.pausedForTurn = false;
     this.options.socket.resume();
   }
 }
