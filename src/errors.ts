@@ -42,6 +42,7 @@ export const ERRORS = {
   DOCUMENT_TOO_LARGE: { status: 413, title: 'The document would exceed its size limit (MAX_DOCUMENT_BYTES); nothing was applied' },
   TOO_MANY_EDITS: { status: 413, title: 'More edits in one request than allowed (1,000); nothing was applied' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  UNSUPPORTED_MARKDOWN: { status: 422, title: 'The markdown holds something a rich-text document cannot (the detail names it); nothing was applied' },
   WEBHOOK_URL_NOT_ALLOWED: {
     status: 422,
     title: 'Webhooks go to public addresses only (not this server, its private network or internal names)',

@@ -6,7 +6,7 @@ import type { CommentRecord, CommentStore } from '../storage/comment-repository.
 import { type AnchorRequest, createAnchor, rangeOf, type ResolvedAnchor, resolveAnchor } from './comment-anchors.ts';
 import type { DocumentService } from './document-service.ts';
 import { parseMentions } from './mentions.ts';
-import { CONTENT } from './yjs-state.ts';
+import { CONTENT } from '../formats/markdown-format.ts';
 
 /** Who writes a comment: a user (their own token or their API key), or someone without an account. */
 export interface CommentAuthor {

@@ -8,7 +8,9 @@ import { isValidDocumentId } from './document-id.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
 import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { LiveDocuments, StoredDocuments } from './ports.ts';
-import { docFromUpdates, textOfUpdates, updateFromText } from './yjs-state.ts';
+import { docFromUpdates, markdownOfUpdates, updateFromMarkdown } from './yjs-state.ts';
+import { contentFormat } from '../formats/formats.ts';
+import type { DocumentFormat } from '../formats/ports.ts';
 
 export interface DocumentService {
   /**
@@ -19,6 +21,8 @@ export interface DocumentService {
     id?: string | undefined;
     title?: string | undefined;
     content?: string | undefined;
+    /** 'markdown' unless given. */
+    format?: DocumentFormat | undefined;
     /** Idempotency-Key, scoped to its caller: another caller's key never finds this one's document. */
     idempotencyKey?: ScopedIdempotencyKey | undefined;
     workspaceId: string | null;
@@ -77,18 +81,19 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
     if (!updates) {
       throw new AppError('VERSION_NOT_FOUND', `${id} has no version ${version} (it is at ${record.version})`);
     }
-    return { version, content: textOfUpdates(updates) };
+    return { version, content: markdownOfUpdates(await contentFormat(record.format), updates) };
   }
 
   return {
-    async create({ id, title, content, idempotencyKey, workspaceId }) {
+    async create({ id, title, content, format = 'markdown', idempotencyKey, workspaceId }) {
       if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
       if (content) requireWithinLimit(utf8Bytes(content), maxDocumentBytes);
       const keys = newDocumentKeys();
       const { record, replayed } = await repository.create({
         id: id ?? randomBytes(12).toString('base64url'),
         title: title ?? '',
-        initialUpdate: content ? updateFromText(content) : undefined,
+        format,
+        initialUpdate: content ? updateFromMarkdown(await contentFormat(format), content) : undefined,
         idempotencyKey,
         workspaceId,
         ...keys.hashes,
@@ -100,7 +105,7 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
 
     async read(id) {
       const { record, updates } = await current(id);
-      return { record, content: textOfUpdates(updates) };
+      return { record, content: markdownOfUpdates(await contentFormat(record.format), updates) };
     },
 
     list: (options) => repository.list(options),

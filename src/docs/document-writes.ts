@@ -1,13 +1,15 @@
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
-import type { DocumentRepository } from '../storage/document-repository.ts';
+import type { DocumentRecord, DocumentRepository } from '../storage/document-repository.ts';
 import type { Author, LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
 import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { EditLimits } from './text-edits.ts';
-import { DIFF_LIMITS, type DiffLimits, replaceText } from './text-diff.ts';
+import { contentFormat } from '../formats/formats.ts';
+import type { ContentFormat } from '../formats/ports.ts';
+import { DIFF_LIMITS, type DiffLimits } from '../formats/text-diff.ts';
 import { contentBytesAtMost, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
-import { CONTENT, docFromUpdates, missingDependencies } from './yjs-state.ts';
+import { docFromUpdates, missingDependencies } from './yjs-state.ts';
 
 /**
  * What a write changes: the markdown (a function of the text it applies to, given the limits
@@ -72,44 +74,42 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
     requireWithinLimit(contentBytesWith(doc, update), maxDocumentBytes);
   }
 
-  async function requireDocument(id: string): Promise<number> {
+  async function requireDocument(id: string): Promise<DocumentRecord> {
     const record = await repository.find(id);
     if (!record || record.deletedAt) throw new AppError('DOC_NOT_FOUND', `No document ${id}`);
-    return record.version;
+    return record;
   }
 
-  /** The version after everything this node accepted for the document is durable. */
-  async function currentVersion(id: string): Promise<number> {
+  /** The document once everything this node accepted for it is durable. */
+  async function currentRecord(id: string): Promise<DocumentRecord> {
     await live.whenDurable(id);
     return requireDocument(id);
   }
 
   /** The change as a Yjs update made by a fresh client on version `base`, or null if it changes nothing. */
-  async function updateAgainst(id: string, base: number, next: (text: string) => string): Promise<Uint8Array | null> {
+  async function updateAgainst(id: string, format: ContentFormat, base: number, next: (text: string) => string): Promise<Uint8Array | null> {
     const updates = await stored.loadAt(id, base);
     if (!updates) {
       throw new AppError('BASE_VERSION_GONE', `Version ${base} of ${id} is older than its kept history; read it again`);
     }
-    return changeAgainstBase(updates, next);
+    return changeAgainstBase(format, updates, next);
   }
 
   async function apply(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult> {
     const author: Author = { authorKind: 'agent', idempotencyKey: options.idempotencyKey };
     let base = options.base;
-    if (options.ifMatch === undefined && base === undefined) {
-      // Without this check the live write would create the document, as connecting does.
-      await requireDocument(id);
-    } else if (options.ifMatch !== undefined) {
-      const version = await currentVersion(id);
-      if (version !== options.ifMatch) {
-        throw new AppError('PRECONDITION_FAILED', `${id} is at version ${version}, not ${options.ifMatch}`);
+    // A version to compare with is read once this node's pending appends are durable. Without
+    // a base, the lookup is still what keeps a live write from creating the document, as
+    // connecting does.
+    const record = options.ifMatch === undefined && base === undefined ? await requireDocument(id) : await currentRecord(id);
+    const format = await contentFormat(record.format);
+    if (options.ifMatch !== undefined) {
+      if (record.version !== options.ifMatch) {
+        throw new AppError('PRECONDITION_FAILED', `${id} is at version ${record.version}, not ${options.ifMatch}`);
       }
       base = options.ifMatch;
-    } else if (base !== undefined) {
-      const version = await currentVersion(id);
-      if (base > version) {
-        throw new AppError('VALIDATION_FAILED', `Base version ${base} is newer than ${id}'s version ${version}`);
-      }
+    } else if (base !== undefined && base > record.version) {
+      throw new AppError('VALIDATION_FAILED', `Base version ${base} is newer than ${id}'s version ${record.version}`);
     }
 
     let seq: number | null;
@@ -132,15 +132,14 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
       seq = await live.write(
         id,
         (doc) => {
-          const text = doc.getText(CONTENT);
-          // Computed before touching the text, so a conflict (or a text too large) leaves it as it was.
-          const wanted = wantedText(change)(text.toString());
-          replaceText(text, wanted);
+          // Computed before touching the document, so a conflict (or a text too large) leaves it as it was.
+          const wanted = wantedText(change)(format.render(doc));
+          format.replace(doc, wanted);
         },
         author,
       );
     } else {
-      const update = await updateAgainst(id, base, wantedText(change));
+      const update = await updateAgainst(id, format, base, wantedText(change));
       seq = update
         ? await live.write(
             id,
@@ -152,7 +151,7 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
           )
         : null;
     }
-    return seq === null ? { id, version: await currentVersion(id), changed: false } : { id, version: seq, changed: true };
+    return seq === null ? { id, version: (await currentRecord(id)).version, changed: false } : { id, version: seq, changed: true };
   }
 
   return {
@@ -183,6 +182,7 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
  * or null if it changes nothing. Pure, so that its merge property can be tested on its own.
  */
 export function changeAgainstBase(
+  format: ContentFormat,
   baseUpdates: readonly Uint8Array[],
   next: (text: string) => string,
   limits: DiffLimits = DIFF_LIMITS,
@@ -190,11 +190,10 @@ export function changeAgainstBase(
   const doc = docFromUpdates(baseUpdates);
   try {
     const before = Y.encodeStateVector(doc);
-    const text = doc.getText(CONTENT);
-    const wanted = next(text.toString());
+    const wanted = next(format.render(doc));
     let changed = false;
     doc.transact(() => {
-      changed = replaceText(text, wanted, limits);
+      changed = format.replace(doc, wanted, limits);
     });
     return changed ? Y.encodeStateAsUpdate(doc, before) : null;
   } finally {

@@ -1,7 +1,5 @@
 import * as Y from 'yjs';
-
-/** The name of the Y.Text holding a document's markdown (INTERFACE.md). */
-export const CONTENT = 'content';
+import type { ContentFormat } from '../formats/ports.ts';
 
 /** A Y.Doc holding exactly `updates` (a snapshot and log entries, in order). */
 export function docFromUpdates(updates: readonly Uint8Array[]): Y.Doc {
@@ -12,20 +10,21 @@ export function docFromUpdates(updates: readonly Uint8Array[]): Y.Doc {
   return doc;
 }
 
-export function textOfUpdates(updates: readonly Uint8Array[]): string {
+/** The markdown of the document `updates` hold. */
+export function markdownOfUpdates(format: ContentFormat, updates: readonly Uint8Array[]): string {
   const doc = docFromUpdates(updates);
   try {
-    return doc.getText(CONTENT).toString();
+    return format.render(doc);
   } finally {
     doc.destroy();
   }
 }
 
 /** A new document's content as its first update. */
-export function updateFromText(text: string): Uint8Array {
+export function updateFromMarkdown(format: ContentFormat, markdown: string): Uint8Array {
   const doc = new Y.Doc();
   try {
-    doc.getText(CONTENT).insert(0, text);
+    doc.transact(() => format.replace(doc, markdown));
     return Y.encodeStateAsUpdate(doc);
   } finally {
     doc.destroy();

@@ -82,7 +82,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsOptions): vo
         rest: { documents: '/v1/documents', changes: '/v1/sync', openapi: '/docs/json' },
         mcp: '/mcp',
         patchFormats: ['text/x-diff', 'application/json'],
-        contentType: 'Y.Text "content" (markdown)',
+        contentType: 'markdown: Y.Text "content"; prosemirror: Y.XmlFragment "default" (read and written as markdown)',
       },
     }),
   );

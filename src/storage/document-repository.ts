@@ -1,11 +1,13 @@
 import { AppError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import type { DocumentFormat } from '../formats/ports.ts';
 import { CLOCK_NOW_SQL, readClockHorizon } from './change-clock.ts';
 
 /** A document's metadata; `version` is the seq of the last update in its op log. */
 export interface DocumentRecord {
   id: string;
   title: string;
+  format: DocumentFormat;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -36,6 +38,8 @@ export interface ChangeEntry {
 export interface NewDocument {
   id: string;
   title: string;
+  /** 'markdown' unless given. */
+  format?: DocumentFormat | undefined;
   /** The first op-log entry (the initial content as one Yjs update), if any. */
   initialUpdate?: Uint8Array | undefined;
   idempotencyKey?: string | undefined;
@@ -76,11 +80,12 @@ export interface DocumentRepository {
   changesSince(position: ChangeEntry['position'] | null, limit: number, scope: DocumentScope): Promise<ChangeEntry[]>;
 }
 
-const recordFields = { id: true, title: true, headSeq: true, createdAt: true, updatedAt: true, deletedAt: true } as const;
+const recordFields = { id: true, title: true, format: true, headSeq: true, createdAt: true, updatedAt: true, deletedAt: true } as const;
 
 function toRecord(row: {
   id: string;
   title: string;
+  format: string;
   headSeq: number;
   createdAt: Date;
   updatedAt: Date;
@@ -89,6 +94,7 @@ function toRecord(row: {
   return {
     id: row.id,
     title: row.title,
+    format: row.format as DocumentFormat,
     version: row.headSeq,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -113,7 +119,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
   }
 
   return {
-    async create({ id, title, initialUpdate, idempotencyKey, workspaceId, readKeyHash, writeKeyHash }) {
+    async create({ id, title, format, initialUpdate, idempotencyKey, workspaceId, readKeyHash, writeKeyHash }) {
       if (idempotencyKey !== undefined) {
         const earlier = await findByCreateKey(idempotencyKey);
         if (earlier) return { record: earlier, replayed: true };
@@ -124,6 +130,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
             data: {
               id,
               title,
+              format,
               headSeq: initialUpdate ? 1 : 0,
               createIdempotencyKey: idempotencyKey ?? null,
               workspaceId,

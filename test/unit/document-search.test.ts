@@ -9,7 +9,7 @@ function fakeDocuments(contents: Map<string, string>, gone: Set<string> = new Se
   const ids = [...contents.keys()].sort();
   const record = (id: string): DocumentRecord => {
     const at = new Date(0);
-    return { id, title: `Title of ${id}`, version: 1, createdAt: at, updatedAt: at, deletedAt: null };
+    return { id, title: `Title of ${id}`, format: 'markdown', version: 1, createdAt: at, updatedAt: at, deletedAt: null };
   };
   let reads = 0;
   const documents: Pick<DocumentService, 'list' | 'read'> = {

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { changeAgainstBase } from '../../src/docs/document-writes.ts';
-import { DIFF_LIMITS, type DiffLimits } from '../../src/docs/text-diff.ts';
+import { DIFF_LIMITS, type DiffLimits } from '../../src/formats/text-diff.ts';
+import { markdownFormat } from '../../src/formats/markdown-format.ts';
 
 /**
  * The heart of Tandem's promise: an agent's change made against an old version never
@@ -87,8 +88,9 @@ function texts(seg: Segment, index: number) {
  */
 function agentChange(baseUpdates: Uint8Array[], base: string, agentText: string, limits: DiffLimits): Uint8Array | null {
   const update = changeAgainstBase(
+    markdownFormat,
     baseUpdates,
-    (text) => {
+    (text: string) => {
       expect(text).toBe(base);
       return agentText;
     },

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { DIFF_LIMITS, replaceText, textChanges, type DiffLimits } from '../../src/docs/text-diff.ts';
+import { DIFF_LIMITS, replaceText, textChanges, type DiffLimits } from '../../src/formats/text-diff.ts';
 
 function textWith(content: string) {
   const doc = new Y.Doc();

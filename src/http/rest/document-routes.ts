@@ -25,6 +25,7 @@ export function toMeta(record: DocumentRecord) {
   return {
     id: record.id,
     title: record.title,
+    format: record.format,
     version: record.version,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
@@ -46,7 +47,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
         summary: 'Create a document',
         body: CreateBody,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
-        response: { 200: CreatedDocument, 201: CreatedDocument, ...problems(400, 401, 403, 409, 413, 415) },
+        response: { 200: CreatedDocument, 201: CreatedDocument, ...problems(400, 401, 403, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
@@ -127,7 +128,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
             'text/plain': { schema: Type.String({ description: 'The new markdown' }) },
           },
         },
-        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415) },
+        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415, 422) },
       },
     },
     async (request, reply) => {
@@ -160,7 +161,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
             'text/plain': { schema: Type.String({ description: 'A unified diff of one file' }) },
           },
         },
-        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415) },
+        response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415, 422) },
       },
     },
     async (request, reply) => {

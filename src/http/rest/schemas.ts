@@ -1,5 +1,11 @@
 import Type from 'typebox';
 import { MAX_EDITS } from '../../docs/text-edits.ts';
+import { DOCUMENT_FORMATS } from '../../formats/ports.ts';
+
+const Format = Type.Union(
+  [Type.Literal(DOCUMENT_FORMATS[0]), Type.Literal(DOCUMENT_FORMATS[1])],
+  { description: "markdown: a Y.Text 'content' (CodeMirror); prosemirror: a Y.XmlFragment 'default' (Tiptap). Read and written as markdown either way" },
+);
 
 /** TypeBox schemas shared by the REST routes; the OpenAPI document is generated from them. */
 
@@ -29,6 +35,7 @@ export const Problem = Type.Object(
 export const DocumentMeta = Type.Object({
   id: Type.String(),
   title: Type.String(),
+  format: Format,
   version: Type.Integer({ description: 'The op-log seq of the last update the document contains' }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
@@ -93,6 +100,7 @@ export const CreateBody = Type.Object(
     id: Type.Optional(Type.String({ description: 'Chosen by the client; generated when absent' })),
     title: Type.Optional(Type.String({ maxLength: 200 })),
     content: Type.Optional(Type.String({ description: 'Initial markdown' })),
+    format: Type.Optional(Format),
     workspaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: "The workspace it belongs to; default: the caller's own" })),
   },
   { additionalProperties: false },

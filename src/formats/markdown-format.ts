@@ -1,0 +1,13 @@
+import type * as Y from 'yjs';
+import type { ContentFormat } from './ports.ts';
+import { replaceText } from './text-diff.ts';
+
+/** The name of the Y.Text holding a markdown document (INTERFACE.md, "Documents"). */
+export const CONTENT = 'content';
+
+/** Markdown documents: the markdown is the Y.Text itself, changed by a character diff. */
+export const markdownFormat: ContentFormat = {
+  name: 'markdown',
+  render: (doc: Y.Doc) => doc.getText(CONTENT).toString(),
+  replace: (doc, markdown, limits) => replaceText(doc.getText(CONTENT), markdown, limits),
+};

@@ -1,0 +1,271 @@
+import MarkdownIt, { type MarkdownIt as Tokenizer, type Token } from 'markdown-it';
+import { defaultMarkdownSerializer, MarkdownParser, MarkdownSerializer, type MarkdownSerializerState } from 'prosemirror-markdown';
+import type { Node as ProseMirrorNode, Schema } from 'prosemirror-model';
+import { AppError } from '../errors.ts';
+
+/**
+ * Markdown ⇄ ProseMirror documents of the rich-text schema (prosemirror-schema.ts), with
+ * prosemirror-markdown on markdown-it (CommonMark plus strikethrough). What the schema cannot
+ * hold is refused with UNSUPPORTED_MARKDOWN naming it, never dropped: prosemirror-markdown
+ * leaves out any node that does not fit where it stands, so the parse is checked both before
+ * (constructs with no node) and after (every block the tokens opened is in the document).
+ */
+
+const TASK_MARKER = /^\[([ xX])\] /;
+
+/**
+ * GFM task items (`- [ ] todo`, `- [x] done`), which markdown-it does not know: a bullet list
+ * whose every item starts so becomes a task list, its items task items with `checked`.
+ */
+function taskLists(md: Tokenizer): void {
+  md.core.ruler.after('inline', 'tandem_task_lists', (state) => {
+    const tokens = state.tokens;
+    for (let open = 0; open < tokens.length; open++) {
+      if (tokens[open]!.type !== 'bullet_list_open') continue;
+      const level = tokens[open]!.level;
+      const items: { item: number; inline: Token; marker: RegExpExecArray | null }[] = [];
+      let close = open + 1;
+      for (; close < tokens.length && !(tokens[close]!.type === 'bullet_list_close' && tokens[close]!.level === level); close++) {
+        const token = tokens[close]!;
+        if (token.type !== 'list_item_open' || token.level !== level + 1) continue;
+        // An item's first child is its paragraph (a paragraph_open, then its inline content).
+        const inline = tokens[close + 1]?.type === 'paragraph_open' ? tokens[close + 2] : undefined;
+        items.push({ item: close, inline: inline!, marker: inline?.type === 'inline' ? TASK_MARKER.exec(inline.content) : null });
+      }
+      const tasks = items.filter(({ marker }) => marker !== null).length;
+      if (tasks === 0) continue;
+      if (tasks < items.length) unsupported('a list that mixes task items ("- [ ]") with plain items');
+      tokens[open]!.type = 'task_list_open';
+      tokens[close]!.type = 'task_list_close';
+      for (const { item, inline, marker } of items) {
+        tokens[item]!.type = 'task_item_open';
+        tokens[item]!.attrSet('checked', marker![1] === ' ' ? 'false' : 'true');
+        inline.content = inline.content.slice(marker![0].length);
+        const first = inline.children?.[0];
+        if (first?.type === 'text') first.content = first.content.replace(TASK_MARKER, '');
+      }
+      for (let i = open + 1; i < close; i++) {
+        const token = tokens[i]!;
+        if (token.type === 'list_item_close' && token.level === level + 1) token.type = 'task_item_close';
+      }
+    }
+  });
+}
+
+/**
+ * A line break inside a paragraph stays a line break: prosemirror-markdown would make it a
+ * space, so that every wrapped paragraph an agent wrote would come back joined into one line.
+ * The editor shows it as a break, as the markdown source does.
+ */
+function softBreaksAsText(md: Tokenizer): void {
+  md.core.ruler.push('tandem_soft_breaks', (state) => {
+    state.tokens.forEach((token, index) => {
+      // A heading is one line in markdown (a setext heading's lines are joined by spaces).
+      const inHeading = state.tokens[index - 1]?.type === 'heading_open';
+      for (const child of token.children ?? []) {
+        if (child.type !== 'softbreak') continue;
+        child.type = 'text';
+        child.content = inHeading ? ' ' : '\n';
+      }
+    });
+  });
+}
+
+/** Token types with no node in the schema, and how a person would name them. */
+const UNSUPPORTED_TOKENS: Record<string, string> = {
+  table_open: 'a table',
+  html_block: 'an HTML block',
+  html_inline: 'inline HTML',
+};
+
+function unsupported(construct: string, line?: number): never {
+  const where = line === undefined ? '' : ` (line ${line + 1})`;
+  throw new AppError('UNSUPPORTED_MARKDOWN', `A rich-text document cannot hold ${construct}${where}; write it another way or use a markdown document`);
+}
+
+/** Blocks the schema holds only in some places: list items start with a paragraph. */
+function checkTokens(tokens: readonly Token[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const name = UNSUPPORTED_TOKENS[token.type];
+    if (name) unsupported(name, token.map?.[0]);
+    if (token.children) checkTokens(token.children);
+    if ((token.type === 'list_item_open' || token.type === 'task_item_open') && tokens[i + 1]?.type !== 'paragraph_open' && tokens[i + 1]?.type !== token.type.replace('_open', '_close')) {
+      unsupported(`a list item that starts with something other than text (${tokens[i + 1]?.type.replace(/_open$/, '')})`, token.map?.[0]);
+    }
+  }
+}
+
+/** The node each block token opens (or is), to check that the parse kept them all. */
+const BLOCK_NODES: Record<string, string> = {
+  paragraph_open: 'paragraph',
+  heading_open: 'heading',
+  blockquote_open: 'blockquote',
+  bullet_list_open: 'bulletList',
+  ordered_list_open: 'orderedList',
+  list_item_open: 'listItem',
+  task_list_open: 'taskList',
+  task_item_open: 'taskItem',
+  fence: 'codeBlock',
+  code_block: 'codeBlock',
+  hr: 'horizontalRule',
+};
+
+function countTokens(tokens: readonly Token[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const token of tokens) {
+    const node = BLOCK_NODES[token.type];
+    if (node) counts.set(node, (counts.get(node) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function countNodes(doc: ProseMirrorNode): Map<string, number> {
+  const counts = new Map<string, number>();
+  doc.descendants((node) => {
+    counts.set(node.type.name, (counts.get(node.type.name) ?? 0) + 1);
+  });
+  return counts;
+}
+
+/** An image's alt text: its label without markup, as markdown-it renders it into `alt`. */
+function plainText(tokens: readonly { type: string; content: string; children: unknown }[]): string {
+  return tokens.map((token) => (token.type === 'image' ? plainText((token.children ?? []) as typeof tokens) : token.content)).join('');
+}
+
+/** Lists whose markers are alike: a bullet list and a task list in a row would merge too. */
+const LIST_MARKERS: Record<string, string> = { bulletList: 'bullet', taskList: 'bullet', orderedList: 'ordered' };
+
+export interface RichTextMarkdown {
+  /** The document the markdown describes; UNSUPPORTED_MARKDOWN when the schema cannot hold all of it. */
+  parse(markdown: string): ProseMirrorNode;
+  serialize(doc: ProseMirrorNode): string;
+}
+
+export function richTextMarkdown(schema: Schema): RichTextMarkdown {
+  // CommonMark with strikethrough (~~), which the schema has a mark for; tables and HTML are
+  // recognised only to be refused.
+  const tokenizer = MarkdownIt('commonmark', { html: true }).enable(['strikethrough', 'table']).use(taskLists).use(softBreaksAsText);
+  // prosemirror-markdown is typed against markdown-it 14's types; 15 (ours) makes the same tokens.
+  const parser = new MarkdownParser(schema, tokenizer as unknown as ConstructorParameters<typeof MarkdownParser>[1], {
+    blockquote: { block: 'blockquote' },
+    paragraph: { block: 'paragraph' },
+    list_item: { block: 'listItem' },
+    bullet_list: { block: 'bulletList' },
+    // markdown-it leaves `start` out when it is 1; a list may start at 0.
+    ordered_list: { block: 'orderedList', getAttrs: (token) => ({ start: token.attrGet('start') === null ? 1 : Number(token.attrGet('start')) }) },
+    task_list: { block: 'taskList' },
+    task_item: { block: 'taskItem', getAttrs: (token) => ({ checked: token.attrGet('checked') === 'true' }) },
+    heading: { block: 'heading', getAttrs: (token) => ({ level: Number(token.tag.slice(1)) }) },
+    code_block: { block: 'codeBlock', noCloseToken: true },
+    fence: { block: 'codeBlock', getAttrs: (token) => ({ language: token.info.trim() || null }), noCloseToken: true },
+    hr: { node: 'horizontalRule' },
+    image: {
+      node: 'image',
+      getAttrs: (token) => ({ src: token.attrGet('src'), title: token.attrGet('title') || null, alt: plainText(token.children ?? []) || null }),
+    },
+    hardbreak: { node: 'hardBreak' },
+    em: { mark: 'italic' },
+    strong: { mark: 'bold' },
+    s: { mark: 'strike' },
+    link: { mark: 'link', getAttrs: (token) => ({ href: token.attrGet('href'), title: token.attrGet('title') || null }) },
+    code_inline: { mark: 'code', noCloseToken: true },
+  });
+
+  const nodes = defaultMarkdownSerializer.nodes;
+  // Two lists in a row are one list in CommonMark unless their markers differ: every other one
+  // of a run of lists of a kind takes the other marker.
+  const kindOf = (node: ProseMirrorNode) => LIST_MARKERS[node.type.name] ?? node.type.name;
+  const alternate = (state: MarkdownSerializerState, node: ProseMirrorNode, parent: ProseMirrorNode, index: number) => {
+    let run = 0;
+    while (index - run > 0 && kindOf(parent.child(index - run - 1)) === kindOf(node)) run += 1;
+    // One blank line before it, as between any two blocks (renderList would write two after a
+    // list of the same type, which CommonMark does not need once the markers differ).
+    if (run > 0) state.write();
+    return run % 2 === 1;
+  };
+  const bullets = (state: MarkdownSerializerState, node: ProseMirrorNode, parent: ProseMirrorNode, index: number) => {
+    const bullet = alternate(state, node, parent, index) ? '* ' : '- ';
+    state.renderList(node, '  ', () => bullet);
+  };
+  const serializer = new MarkdownSerializer(
+    {
+      blockquote: nodes.blockquote!,
+      paragraph: nodes.paragraph!,
+      heading: (state, node) => {
+        state.write(`${'#'.repeat(node.attrs.level as number)} `);
+        state.renderInline(node, false);
+        // A run of # at the end would read as the heading's closing sequence. (`out`, the text
+        // so far, is not in prosemirror-markdown's typings, but is what every node writes to.)
+        const written = state as unknown as { out: string };
+        written.out = written.out.replace(/(#+)$/, '\\$1');
+        state.closeBlock(node);
+      },
+      horizontalRule: (state, node) => {
+        state.write('---');
+        state.closeBlock(node);
+      },
+      codeBlock: (state, node) => {
+        // A fence longer than any run of backticks in the code.
+        const language = (node.attrs.language as string | null) ?? '';
+        // A backtick fence cannot carry backticks in its info string; a tilde fence can.
+        const mark = language.includes('`') ? '~' : '`';
+        const runs = node.textContent.match(mark === '`' ? /`{3,}/g : /~{3,}/g) ?? [];
+        const fence = mark.repeat(Math.max(3, ...runs.map((run) => run.length + 1)));
+        state.write(`${fence}${language}\n`);
+        if (node.textContent) {
+          state.text(node.textContent, false);
+          state.ensureNewLine();
+        }
+        state.write(fence);
+        state.closeBlock(node);
+      },
+      bulletList: bullets,
+      orderedList: (state, node, parent, index) => {
+        const start = (node.attrs.start as number | null) ?? 1;
+        const width = String(start + node.childCount - 1).length;
+        const delimiter = alternate(state, node, parent, index) ? ')' : '.';
+        state.renderList(node, ' '.repeat(width + 2), (item) => `${String(start + item).padStart(width)}${delimiter} `);
+      },
+      listItem: nodes.list_item!,
+      taskList: bullets,
+      taskItem: (state, node) => {
+        state.write(node.attrs.checked ? '[x] ' : '[ ] ');
+        state.renderContent(node);
+      },
+      image: nodes.image!,
+      hardBreak: nodes.hard_break!,
+      text: nodes.text!,
+    },
+    {
+      italic: { open: '*', close: '*', mixable: true, expelEnclosingWhitespace: true },
+      bold: { open: '**', close: '**', mixable: true, expelEnclosingWhitespace: true },
+      strike: { open: '~~', close: '~~', mixable: true, expelEnclosingWhitespace: true },
+      link: defaultMarkdownSerializer.marks.link!,
+      code: defaultMarkdownSerializer.marks.code!,
+    },
+    // What would start an entity (&amp;) or an HTML tag (<b>) in text: escaped, so that it reads back as text.
+    { escapeExtraCharacters: /&(?=#?\w+;)|<(?=[A-Za-z/!?])/g },
+  );
+  // Lists come out tight (no blank line between items): the schema does not keep which a list was.
+  const serialize = (doc: ProseMirrorNode) => serializer.serialize(doc, { tightLists: true });
+
+  return {
+    parse(markdown) {
+      const tokens = tokenizer.parse(markdown, {});
+      checkTokens(tokens);
+      const doc = parser.parse(markdown);
+      const nodeCounts = countNodes(doc);
+      for (const [node, count] of countTokens(tokens)) {
+        // createAndFill may add an empty paragraph (an empty list item), never fewer nodes.
+        if ((nodeCounts.get(node) ?? 0) < count) unsupported(`a ${node} where the document's schema has no place for it`);
+      }
+      // What is accepted reads back as it was written: markup the serializer cannot write back
+      // (rare overlaps of emphasis and code, characters that stand for line breaks) is refused
+      // rather than changed the next time an agent reads and writes the document.
+      if (!parser.parse(serialize(doc)).eq(doc)) unsupported('markup that would not read back the same once rendered (overlapping emphasis, or a character reference standing for a line break or tab)');
+      return doc;
+    },
+    serialize,
+  };
+}

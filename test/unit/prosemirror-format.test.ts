@@ -1,0 +1,174 @@
+import { tests as commonmarkExamples } from 'commonmark-spec';
+import MarkdownIt from 'markdown-it';
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { changeAgainstBase } from '../../src/docs/document-writes.ts';
+import { docFromUpdates } from '../../src/docs/yjs-state.ts';
+import { AppError } from '../../src/errors.ts';
+import { richTextMarkdown } from '../../src/formats/prosemirror-markdown.ts';
+import { prosemirrorFormat } from '../../src/formats/prosemirror-format.ts';
+import { FRAGMENT, richTextSchema } from '../../src/formats/prosemirror-schema.ts';
+
+/**
+ * Rich-text documents read and written as markdown (INTERFACE.md, "Rich-text documents"):
+ * what the schema holds survives markdown → fragment → markdown; what it cannot hold is
+ * refused by name; a write changes only the nodes it must.
+ */
+
+const markdown = richTextMarkdown(richTextSchema());
+const commonmark = MarkdownIt('commonmark', { html: true }).enable('strikethrough');
+
+function unsupportedMessage(input: string): string {
+  try {
+    markdown.parse(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('UNSUPPORTED_MARKDOWN');
+    return (error as AppError).message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(input)}`);
+}
+
+/** Documents as agents and people write them: each must come back exactly as it is. */
+const README_LIKE = [
+  `# Tandem
+
+A real-time collaboration server where people and **AI agents** edit the same documents.
+It speaks *y-websocket* and Hocuspocus, and keeps every update in \`Postgres\`.
+
+## Quick start
+
+1. Install with \`npm ci\`.
+2. Run \`npm start\`.
+3. Open [the editor](http://127.0.0.1:1234/ "Tandem").
+
+\`\`\`sh
+npm ci && npm start
+\`\`\`
+
+## Tasks
+
+- [x] Markdown documents
+- [ ] Rich-text documents
+  - [ ] Tiptap in the editor
+
+> Every write is durable before it is acknowledged.
+> Nothing acknowledged is ever lost.
+
+---
+
+![The editor](https://example.com/editor.png)
+
+Text with ~~strike~~, a hard\\
+break, and a final line.`,
+  `## Notes
+
+- one
+- two
+  - nested *italic*
+  - nested **bold**
+- three
+
+0. zero-based
+1. list
+
+Plain paragraph with AT&T, R&D and a < b.`,
+];
+
+describe('markdown of rich-text documents', () => {
+  it.each(README_LIKE.map((text, index) => [index, text]))('writes back README-like document %i exactly as it was', (_, text) => {
+    expect(markdown.serialize(markdown.parse(text))).toBe(text);
+  });
+
+  it('keeps every CommonMark example the schema holds: it reads back the same, and renders the same HTML but for the listed normalisations', () => {
+    /** Examples whose HTML changes, each for a reason the schema cannot avoid. */
+    const normalised = new Map<number, string>([
+      ...[81, 82, 95].map((n) => [n, 'a setext heading written on several lines becomes one ATX line'] as const),
+      ...[109, 306, 311, 313, 314, 315, 317, 320, 321, 326].map((n) => [n, 'a loose list comes out tight: the schema does not keep which it was'] as const),
+      ...[369, 373, 389, 407, 408, 409, 417, 419, 425, 426, 427, 461, 463, 464, 465, 466, 468].map(
+        (n) => [n, 'emphasis nested in the same emphasis is one mark in ProseMirror'] as const,
+      ),
+      ...[484, 487].map((n) => [n, 'a link with no text has nothing to carry its mark'] as const),
+    ]);
+    let held = 0;
+    const changed: number[] = [];
+    for (const example of commonmarkExamples) {
+      let doc;
+      try {
+        doc = markdown.parse(example.markdown);
+      } catch (error) {
+        expect((error as AppError).code, `example ${example.number}`).toBe('UNSUPPORTED_MARKDOWN');
+        continue;
+      }
+      held += 1;
+      const written = markdown.serialize(doc);
+      expect(markdown.parse(written).eq(doc), `example ${example.number} reads back the same`).toBe(true);
+      if (commonmark.render(written) !== commonmark.render(example.markdown)) changed.push(example.number);
+    }
+    // Most of the spec maps onto the schema (the rest is HTML and lists that start with a block).
+    expect(held).toBeGreaterThan(550);
+    expect(changed.filter((number) => !normalised.has(number))).toEqual([]);
+  });
+
+  it('refuses what the schema cannot hold, naming it, instead of dropping it', () => {
+    expect(unsupportedMessage('| a | b |\n|---|---|\n| 1 | 2 |')).toContain('a table (line 1)');
+    expect(unsupportedMessage('Intro\n\n<div>raw</div>')).toContain('an HTML block (line 3)');
+    expect(unsupportedMessage('Some <b>bold</b> text')).toContain('inline HTML');
+    expect(unsupportedMessage('- # A heading in a list item')).toContain('a list item that starts with something other than text (heading)');
+    expect(unsupportedMessage('- [ ] a task\n- a plain item')).toContain('mixes task items');
+  });
+
+  it('keeps task items, their state and two lists in a row apart', () => {
+    const text = '- [ ] open\n- [x] done\n\n* plain\n* list\n\n- another list';
+    const doc = markdown.parse(text);
+    expect(doc.child(0).type.name).toBe('taskList');
+    expect(doc.child(0).child(1).attrs.checked).toBe(true);
+    expect(doc.childCount).toBe(3);
+    expect(markdown.serialize(doc)).toBe(text);
+  });
+});
+
+/** A Y.Doc whose fragment holds `text` (as a person's client would have made it). */
+function richDoc(text: string): Y.Doc {
+  const doc = new Y.Doc();
+  doc.transact(() => prosemirrorFormat.replace(doc, text));
+  return doc;
+}
+
+describe('writing rich-text documents', () => {
+  it('rewrites only the nodes that changed: the others keep their Yjs identity', () => {
+    const doc = richDoc('# Title\n\nFirst paragraph.\n\nSecond paragraph.\n\nThird paragraph.');
+    const before = doc.getXmlFragment(FRAGMENT).toArray();
+    const changed = doc.transact(() => prosemirrorFormat.replace(doc, '# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.'));
+    expect(changed).toBe(true);
+    const after = doc.getXmlFragment(FRAGMENT).toArray();
+    expect(after).toHaveLength(4);
+    for (const index of [0, 1, 3]) expect(after[index]).toBe(before[index]);
+    expect(prosemirrorFormat.render(doc)).toBe('# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.');
+    expect(doc.transact(() => prosemirrorFormat.replace(doc, prosemirrorFormat.render(doc)))).toBe(false);
+  });
+
+  it('refuses unsupported markdown before touching the document', () => {
+    const doc = richDoc('Kept as it is.');
+    const state = Y.encodeStateVector(doc);
+    expect(() => doc.transact(() => prosemirrorFormat.replace(doc, 'Kept\n\n<table></table>'))).toThrow(AppError);
+    expect(Y.encodeStateVector(doc)).toEqual(state);
+  });
+
+  it("merges an agent's change made on an older version with what a person typed since, in another paragraph", () => {
+    const base = richDoc('# Plan\n\nAlpha paragraph.\n\n## Later\n\nOmega paragraph.');
+    const baseUpdates = [Y.encodeStateAsUpdate(base)];
+    // The person, on the live document, types into the first paragraph.
+    const live = docFromUpdates(baseUpdates);
+    const alpha = live.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement;
+    (alpha.get(0) as Y.XmlText).insert('Alpha'.length, ' (typed live)');
+    const untouched = live.getXmlFragment(FRAGMENT).get(3);
+    // The agent rewrites the last section against the base, which has not seen the typing.
+    const update = changeAgainstBase(prosemirrorFormat, baseUpdates, (text) => text.replace('Omega paragraph.', 'Omega, patched by an agent.'));
+    expect(update).not.toBeNull();
+    Y.applyUpdate(live, update!);
+    expect(prosemirrorFormat.render(live)).toBe('# Plan\n\nAlpha (typed live) paragraph.\n\n## Later\n\nOmega, patched by an agent.');
+    expect(live.getXmlFragment(FRAGMENT).get(1)).toBe(alpha);
+    expect(live.getXmlFragment(FRAGMENT).get(3)).toBe(untouched);
+  });
+});
