@@ -117,6 +117,18 @@ describe('MCP endpoint (/mcp)', () => {
     browser.provider.destroy();
   });
 
+  it('creates a rich-text document, patches it as markdown, and names what it cannot hold', async () => {
+    const id = uniqueDocId('mcp-rich');
+    const created = await ok(agent, 'create_document', { id, format: 'prosemirror', content: '# Notes\n\n- [ ] first task' });
+    expect(created).toMatchObject({ id, format: 'prosemirror', version: 1 });
+    await ok(agent, 'patch_document', { document_id: id, base_version: 1, edits: [{ append: '\n- [x] done task' }] });
+    expect(await ok(agent, 'read_document', { document_id: id })).toMatchObject({ format: 'prosemirror', content: '# Notes\n\n- [ ] first task\n- [x] done task' });
+    const refused = await call(agent, 'patch_document', { document_id: id, edits: [{ append: '\n\n<details>html</details>' }] });
+    expect(refused.isError).toBe(true);
+    expect(textOf(refused)).toContain('UNSUPPORTED_MARKDOWN');
+    expect(textOf(refused)).toContain('an HTML block');
+  });
+
   it('a diff against an old version merges too; a find that is not there is an EDIT_CONFLICT tool error', async () => {
     const id = uniqueDocId('mcp-conflict');
     await ok(agent, 'create_document', { id, content: 'one\ntwo\nthree\n' });

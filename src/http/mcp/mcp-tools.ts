@@ -8,6 +8,7 @@ import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { applyTextEdits, type EditLimits, MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import { DOCUMENT_FORMATS } from '../../formats/ports.ts';
 import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
@@ -92,21 +93,24 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     {
       title: 'Create a document',
       description:
-        'Create a markdown document. Returns { id, title, version, uri, readKey, writeKey }: the two document keys are shown only ' +
+        'Create a document: markdown (the default), or rich text (format "prosemirror", edited in Tiptap; read and written as ' +
+        'markdown all the same, and markdown it cannot hold, such as tables or HTML, is refused with UNSUPPORTED_MARKDOWN). ' +
+        'Returns { id, title, format, version, uri, readKey, writeKey }: the two document keys are shown only ' +
         'this once (tdk_ bearer credentials: the read key reads this one document, the write key also edits it; hand them to ' +
         'whoever should have that access). Needs a user token or an API key with the write scope; a document key cannot create.',
       inputSchema: {
         id: DocumentId.optional().describe('The id to give it (1-128 characters of A-Z a-z 0-9 . _ -); generated when left out'),
         title: z.string().max(200).optional().describe('A title for listings'),
         content: z.string().optional().describe('The initial markdown'),
+        format: z.enum(DOCUMENT_FORMATS).optional().describe('markdown (default) or prosemirror (rich text)'),
         workspace_id: z.string().min(1).max(128).optional().describe("The workspace it belongs to; default: the caller's own"),
       },
       annotations: WRITES,
     },
-    ({ id, title, content, workspace_id }, extra) =>
+    ({ id, title, content, format, workspace_id }, extra) =>
       runTool(logger, 'create_document', extra, async (principal) => {
         const workspaceId = await authorizer.workspaceForNewDocument(principal, workspace_id);
-        const { record, keys } = await documents.create({ id, title, content, workspaceId });
+        const { record, keys } = await documents.create({ id, title, content, format, workspaceId });
         return toolResult({ ...toMeta(record), uri: documentUri(record.id), readKey: keys?.readKey ?? null, writeKey: keys?.writeKey ?? null });
       }),
   );

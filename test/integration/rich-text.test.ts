@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { prosemirrorFormat } from '../../src/formats/prosemirror-format.ts';
+import { FRAGMENT } from '../../src/formats/prosemirror-schema.ts';
+import { hocuspocusClient, waitFor, whenSynced, yWebsocketClient } from '../helpers/clients.ts';
+import { removeDir, type StorageKind, startTestNode, type TestNode, uniqueDocId } from '../helpers/node.ts';
+import { type RestClient, restClient } from '../helpers/rest.ts';
+
+/**
+ * Rich-text documents with real clients (INTERFACE.md, "Rich-text documents"): Hocuspocus
+ * and y-websocket providers edit the Y.XmlFragment Tiptap uses, agents read and write the same
+ * document as markdown over REST, and neither undoes the other.
+ */
+
+/** A paragraph or heading as Tiptap's Collaboration extension stores it. */
+function block(name: string, text: string, attrs: Record<string, string | number> = {}): Y.XmlElement {
+  const element = new Y.XmlElement(name);
+  for (const [key, value] of Object.entries(attrs)) element.setAttribute(key, value as string);
+  element.insert(0, [new Y.XmlText(text)]);
+  return element;
+}
+
+describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s', (storage) => {
+  let node: TestNode;
+  let rest: RestClient;
+
+  beforeAll(async () => {
+    node = await startTestNode(storage);
+    rest = restClient(`${node.url}/v1`);
+  });
+  afterAll(async () => {
+    await node?.close();
+    await removeDir(node?.dataDir);
+  });
+
+  it('renders a fragment a Hocuspocus client built by hand as markdown', async () => {
+    const id = uniqueDocId('rich-hand');
+    expect((await rest.post('/documents', { id, format: 'prosemirror' })).status).toBe(201);
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      person.doc.getXmlFragment(FRAGMENT).insert(0, [block('heading', 'Hello', { level: 2 }), block('paragraph', 'World, in rich text.')]);
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the edit to be acknowledged');
+      const read = await rest.get(`/documents/${id}`);
+      expect(read.body).toMatchObject({ format: 'prosemirror', content: '## Hello\n\nWorld, in rich text.' });
+      // Nothing went into the markdown documents' Y.Text.
+      expect(person.doc.getText('content').length).toBe(0);
+    } finally {
+      person.provider.destroy();
+    }
+  });
+
+  it("merges an agent's patch from an older version with a person's typing in another paragraph; untouched nodes keep their identity", async () => {
+    const id = uniqueDocId('rich-merge');
+    const created = await rest.post('/documents', { id, format: 'prosemirror', content: '# Plan\n\nAlpha paragraph.\n\n## Later\n\nOmega paragraph.' });
+    expect(created.status).toBe(201);
+    expect(created.body.format).toBe('prosemirror');
+    const base = created.body.version as number;
+
+    const person = hocuspocusClient(node.wsUrl, id);
+    const watcher = yWebsocketClient(node.wsUrl, id);
+    try {
+      await Promise.all([whenSynced(person.provider), whenSynced(watcher.provider)]);
+      const fragment = person.doc.getXmlFragment(FRAGMENT);
+      const [title, alpha, later] = fragment.toArray() as Y.XmlElement[];
+      // The person types into the first paragraph; the agent has not seen it.
+      (alpha!.get(0) as Y.XmlText).insert('Alpha'.length, ' (typed live)');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+
+      const patch = await rest.patch(`/documents/${id}`, { base, edits: [{ heading: '## Later', replace: 'Omega, patched by an agent.' }] });
+      expect(patch.status).toBe(200);
+
+      const expected = '# Plan\n\nAlpha (typed live) paragraph.\n\n## Later\n\nOmega, patched by an agent.';
+      await waitFor(() => prosemirrorFormat.render(person.doc) === expected, "the agent's patch to reach the Hocuspocus client");
+      await waitFor(() => prosemirrorFormat.render(watcher.doc) === expected, 'both edits to reach the y-websocket client');
+      expect((await rest.get(`/documents/${id}`, { accept: 'text/markdown' })).body).toBe(expected);
+      // The person's paragraph and the headings are the same Yjs types as before the patch.
+      const after = fragment.toArray();
+      expect(after[0]).toBe(title);
+      expect(after[1]).toBe(alpha);
+      expect(after[2]).toBe(later);
+    } finally {
+      person.provider.destroy();
+      watcher.provider.destroy();
+    }
+  });
+
+  it('answers 422 naming what the schema cannot hold, and leaves the document as it was', async () => {
+    const id = uniqueDocId('rich-refused');
+    const created = await rest.post('/documents', { id, format: 'prosemirror', content: 'Kept as it is.' });
+    const refused = await rest.put(`/documents/${id}`, { content: 'Kept as it is.\n\n| a | b |\n|---|---|\n| 1 | 2 |' });
+    expect(refused.status).toBe(422);
+    expect(refused.headers.get('content-type')).toContain('application/problem+json');
+    expect(refused.body.code).toBe('UNSUPPORTED_MARKDOWN');
+    expect(refused.body.detail).toContain('a table');
+    const read = await rest.get(`/documents/${id}`);
+    expect(read.body).toMatchObject({ content: 'Kept as it is.', version: created.body.version });
+    const badCreate = await rest.post('/documents', { format: 'prosemirror', content: '<div>html</div>' });
+    expect(badCreate.status).toBe(422);
+    expect(badCreate.body.detail).toContain('an HTML block');
+  });
+
+  it('keeps markdown documents as they were: a Y.Text, and the default format', async () => {
+    const created = await rest.post('/documents', { content: 'Still *markdown*, tables | and all' });
+    expect(created.body.format).toBe('markdown');
+    const client = yWebsocketClient(node.wsUrl, created.body.id as string);
+    try {
+      await whenSynced(client.provider);
+      expect(client.text.toString()).toBe('Still *markdown*, tables | and all');
+      expect(client.doc.getXmlFragment(FRAGMENT).length).toBe(0);
+    } finally {
+      client.provider.destroy();
+    }
+  });
+});
