@@ -1,5 +1,7 @@
-import { fromMarkdown } from 'mdast-util-from-markdown';
-import { toString } from 'mdast-util-to-string';
+import MarkdownIt, { type Token } from 'markdown-it';
+
+/** CommonMark, HTML blocks included (a "# line" inside one is not a heading). */
+const commonmark = MarkdownIt('commonmark', { html: true });
 
 /**
  * A markdown section: a heading and everything after it up to the next heading of the same
@@ -28,16 +30,27 @@ export interface MarkdownSection {
  * Front matter is not understood (the parser has no extension for it here): a YAML block
  * "---\ntitle: x\n---" at the top reads as a thematic break and a setext heading "title: x".
  *
- * Cost: micromark 4 re-splices its whole event list each time a list or block quote ends,
- * so parsing grows with their number times the document's size (30 kB made of two-item
- * lists takes 1.6 s; Tandem's 18 kB README takes 20 ms).
+ * markdown-it rather than micromark (mdast-util-from-markdown): micromark 4 re-splices its
+ * whole event list each time a list or block quote ends, so its parse grew with their number
+ * times the document's size (30 kB of two-item lists took 1.6 s, a 50 kB document with a
+ * few lists per section 80-120 ms); markdown-it tokenizes either in a few milliseconds.
  */
 export function findSections(markdown: string): MarkdownSection[] {
-  const headings = fromMarkdown(markdown).children.flatMap((node) => {
-    const start = node.position?.start.offset;
-    const end = node.position?.end.offset;
-    if (node.type !== 'heading' || start === undefined || end === undefined) return [];
-    return [{ depth: node.depth, title: normalizeTitle(toString(node)), start: lineStart(markdown, start), end }];
+  const lines = lineStarts(markdown);
+  const tokens = commonmark.parse(markdown, {});
+  const headings = tokens.flatMap((token, index) => {
+    // Top-level headings only: level 0 is outside every list and block quote.
+    if (token.type !== 'heading_open' || token.level !== 0 || !token.map) return [];
+    const [first, after] = token.map;
+    return [
+      {
+        depth: Number(token.tag.slice(1)),
+        title: normalizeTitle(plainText(tokens[index + 1]?.children ?? [])),
+        start: lines[first]!,
+        // The line after the heading (a setext heading's underline included), or the text's end.
+        bodyStart: lines[after] ?? markdown.length,
+      },
+    ];
   });
   return headings.map((heading, index) => {
     let next = index + 1;
@@ -46,11 +59,41 @@ export function findSections(markdown: string): MarkdownSection[] {
       depth: heading.depth,
       title: heading.title,
       headingStart: heading.start,
-      // The parser's heading ends before its line break (trailing spaces included).
-      bodyStart: heading.end + lineBreakLength(markdown, heading.end),
+      bodyStart: heading.bodyStart,
       end: headings[next]?.start ?? markdown.length,
     };
   });
+}
+
+/**
+ * A heading or a line of text on its own, as the document's headings are read: "## **Tasks**"
+ * → depth 2, "Tasks"; "Tasks" → "Tasks" (no depth); null for anything else (a list, two blocks).
+ */
+export function parseHeadingLine(line: string): { depth?: number; title: string } | null {
+  const tokens = commonmark.parse(line, {});
+  // One block: its open token, its inline content, its close token.
+  if (tokens.length !== 3) return null;
+  const title = normalizeTitle(plainText(tokens[1]!.children ?? []));
+  if (tokens[0]!.type === 'heading_open') return { depth: Number(tokens[0]!.tag.slice(1)), title };
+  return tokens[0]!.type === 'paragraph_open' ? { title } : null;
+}
+
+/** The offset where each line starts; lines end at LF, CRLF or a lone CR, as for markdown-it. */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (const match of text.matchAll(/\r\n|\r|\n/g)) starts.push(match.index + match[0].length);
+  return starts;
+}
+
+/** What a reader sees of a heading's inline content: its text, code and image descriptions. */
+function plainText(tokens: readonly Token[]): string {
+  return tokens
+    .map((token) => {
+      if (token.type === 'text' || token.type === 'code_inline') return token.content;
+      if (token.type === 'image') return plainText(token.children ?? []);
+      return token.type === 'softbreak' || token.type === 'hardbreak' ? ' ' : '';
+    })
+    .join('');
 }
 
 /** How headings' titles are compared: what a reader sees, whatever the spacing. */
@@ -64,9 +107,3 @@ export function lineBreakLength(text: string, offset: number): number {
   return text[offset] === '\n' || text[offset] === '\r' ? 1 : 0;
 }
 
-/** A top-level heading may be indented by up to three spaces; the section starts with its line. */
-function lineStart(text: string, offset: number): number {
-  let start = offset;
-  while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start--;
-  return start;
-}

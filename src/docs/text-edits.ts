@@ -1,8 +1,6 @@
-import { fromMarkdown } from 'mdast-util-from-markdown';
-import { toString } from 'mdast-util-to-string';
 import { AppError } from '../errors.ts';
 import { joinedBytes, requireWithinLimit, utf8Bytes } from './document-size.ts';
-import { findSections, lineBreakLength, normalizeTitle, type MarkdownSection } from './markdown-sections.ts';
+import { findSections, lineBreakLength, normalizeTitle, parseHeadingLine, type MarkdownSection } from './markdown-sections.ts';
 
 /** JSON edits of PATCH /v1/documents/:id (INTERFACE.md "JSON edits"). */
 export type TextEdit =
@@ -175,11 +173,7 @@ function sectionFor(text: string, heading: string, index: number): MarkdownSecti
 
 /** "## **Tasks**" → level 2, "Tasks"; "Tasks" → any level. Parsed as the document is, so both render alike. */
 function parseHeading(heading: string): { depth?: number; title: string } {
-  const blocks = fromMarkdown(heading.trim()).children;
-  const only = blocks.length === 1 ? blocks[0]! : undefined;
-  if (only?.type === 'heading') return { depth: only.depth, title: normalizeTitle(toString(only)) };
-  if (only?.type === 'paragraph') return { title: normalizeTitle(toString(only)) };
-  return { title: normalizeTitle(heading) };
+  return parseHeadingLine(heading.trim()) ?? { title: normalizeTitle(heading) };
 }
 
 /** Where a section's body has text: from the start of its first to the end of its last non-blank line. */
