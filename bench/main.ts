@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     `- S4: ${plan.s4.connections.toLocaleString('en')} synced, idle connections on ${plan.s4.rooms} documents.`,
     `- S5: ${plan.s5.documents} documents × ${plan.s5.clientsPerDocument} clients, 2 writers each, ${plan.s5.writesPerSecond} writes/s in all for ${plan.s5.durationMs / 1000} s, first on one node, then on two nodes sharing a Redis of their own (clients of each document alternate between the nodes; Tandem: its Redis bus, Postgres shared; Hocuspocus: @hocuspocus/extension-redis). Cross-node latency counts deliveries from a writer on one node to a reader on the other; CPU is summed over the nodes and Redis (and Postgres for Tandem).`,
     '- S6: Tandem only, from its `tandem_oplog_commit_lag_seconds` histogram during S1 and S2 (interpolated inside buckets).',
-    `- S7: Tandem only, ${plan.s7.requests} JSON append PATCHes each, answered once durable.`,
+    `- S7: Tandem only, ${plan.s7.requests} JSON append PATCHes each, answered once durable; then ${plan.s7.sectionWrites} section rewrites one after another on a 50 KB document, rich text and markdown (each renders the document, applies the edit and writes back the smallest change).`,
     `- S8: Tandem only, 1, 2 and 3 nodes on one Postgres and one Redis, ${plan.s8.documents} documents with one client per node (two on one node), every client typing, at ${plan.s8.writesPerSecond.join(', ')} writes/s in all for ${plan.s8.durationMs / 1000} s each, until the commit lag p99 over all nodes passes 50 ms. The load client shares the 2 cores: at the top rates it may not make what it offers (see "writes/s made").`,
     '- Trace: `automerge-paper.json.gz` (259,778 edits of a LaTeX paper) typed through one client while another watches.',
     '',

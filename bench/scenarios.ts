@@ -1,6 +1,6 @@
 import type { ColdSyncResult } from './load/cold-sync.ts';
 import type { FanoutResult, FanoutTask } from './load/fanout.ts';
-import type { RestWritesResult } from './load/rest-writes.ts';
+import { type RestWritesResult, sectionedMarkdown } from './load/rest-writes.ts';
 import { runTask } from './load/run-task.ts';
 import type { ClientLoad } from './load/worker.ts';
 import type { BenchPlan } from './plan.ts';
@@ -289,15 +289,35 @@ const restWrites: Scenario = async (server, { plan, runId }, out) => {
       documents,
       prefix: `${runId}-s7-${concurrency}-${documents}`,
     });
-    if (result.failures > 0) out.notes.push(`S7 ${label}: ${result.failures} requests failed.`);
-    const put = (metric: string, unit: string, value: number) =>
-      out.figures.push({ scenario: 'S7', metric: `${label}: ${metric}`, unit, values: { tandem: value } });
-    put('patches/s', '/s', result.latenciesMs.length / (result.elapsedMs / 1000));
-    put('p50 until durable answer', 'ms', percentile(result.latenciesMs, 50));
-    put('p99 until durable answer', 'ms', percentile(result.latenciesMs, 99));
-    out.clientLoad.push({ scenario: 'S7', server: server.name, load: client });
+    reportRestWrites(server, label, result, client, out);
+  }
+  // An agent rewriting sections of a 50 KB document, one write after another: each renders the
+  // document as markdown, applies the edit and writes back the smallest change (rich text:
+  // parse, check and reconcile the fragment).
+  const document = sectionedMarkdown(50_000);
+  for (const format of ['prosemirror', 'markdown'] as const) {
+    const { result, client } = await runTask<RestWritesResult>(server, {
+      kind: 'rest-writes',
+      httpUrl: server.httpUrl!,
+      requests: plan.s7.sectionWrites,
+      concurrency: 1,
+      documents: 1,
+      prefix: `${runId}-s7-${format}`,
+      sections: { format, ...document },
+    });
+    reportRestWrites(server, `section rewrites, 50 KB ${format === 'prosemirror' ? 'rich-text' : 'markdown'} document`, result, client, out);
   }
 };
+
+function reportRestWrites(server: RunningServer, label: string, result: RestWritesResult, client: ClientLoad, out: ScenarioOutput): void {
+  if (result.failures > 0) out.notes.push(`S7 ${label}: ${result.failures} requests failed.`);
+  const put = (metric: string, unit: string, value: number) =>
+    out.figures.push({ scenario: 'S7', metric: `${label}: ${metric}`, unit, values: { tandem: value } });
+  put('patches/s', '/s', result.latenciesMs.length / (result.elapsedMs / 1000));
+  put('p50 until durable answer', 'ms', percentile(result.latenciesMs, 50));
+  put('p99 until durable answer', 'ms', percentile(result.latenciesMs, 99));
+  out.clientLoad.push({ scenario: 'S7', server: server.name, load: client });
+}
 
 const traceReplay: Scenario = async (server, { plan, runId, tracePath }, out) => {
   if (!tracePath) return;

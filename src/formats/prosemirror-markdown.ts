@@ -14,42 +14,64 @@ import { AppError } from '../errors.ts';
 const TASK_MARKER = /^\[([ xX])\] /;
 
 /**
- * GFM task items (`- [ ] todo`, `- [x] done`), which markdown-it does not know: a bullet list
- * whose every item starts so becomes a task list, its items task items with `checked`.
+ * GFM task items (`- [ ] todo`, `- [x] done`), which markdown-it does not know: in a bullet
+ * list, each run of items that start so becomes a task list of task items with `checked`.
+ * The schema keeps task items and plain items in lists of their own, so a list that mixes
+ * them is split where the kind changes (it comes back as two lists with different markers).
  */
 function taskLists(md: Tokenizer): void {
   md.core.ruler.after('inline', 'tandem_task_lists', (state) => {
     const tokens = state.tokens;
     for (let open = 0; open < tokens.length; open++) {
-      if (tokens[open]!.type !== 'bullet_list_open') continue;
-      const level = tokens[open]!.level;
-      const items: { item: number; inline: Token; marker: RegExpExecArray | null }[] = [];
+      const list = tokens[open]!;
+      if (list.type !== 'bullet_list_open') continue;
+      // The list's items: where each starts and ends, and its task marker if it has one.
+      const items: { from: number; to: number; marker: RegExpExecArray | null }[] = [];
       let close = open + 1;
-      for (; close < tokens.length && !(tokens[close]!.type === 'bullet_list_close' && tokens[close]!.level === level); close++) {
+      for (; !(tokens[close]!.type === 'bullet_list_close' && tokens[close]!.level === list.level); close++) {
         const token = tokens[close]!;
-        if (token.type !== 'list_item_open' || token.level !== level + 1) continue;
-        // An item's first child is its paragraph (a paragraph_open, then its inline content).
-        const inline = tokens[close + 1]?.type === 'paragraph_open' ? tokens[close + 2] : undefined;
-        items.push({ item: close, inline: inline!, marker: inline?.type === 'inline' ? TASK_MARKER.exec(inline.content) : null });
+        if (token.level !== list.level + 1) continue;
+        if (token.type === 'list_item_open') {
+          // An item's first child is its paragraph (a paragraph_open, then its inline content).
+          const inline = tokens[close + 1]?.type === 'paragraph_open' ? tokens[close + 2] : undefined;
+          items.push({ from: close, to: close, marker: inline?.type === 'inline' ? TASK_MARKER.exec(inline.content) : null });
+        } else if (token.type === 'list_item_close') {
+          items.at(-1)!.to = close;
+        }
       }
-      const tasks = items.filter(({ marker }) => marker !== null).length;
-      if (tasks === 0) continue;
-      if (tasks < items.length) unsupported('a list that mixes task items ("- [ ]") with plain items');
-      tokens[open]!.type = 'task_list_open';
-      tokens[close]!.type = 'task_list_close';
-      for (const { item, inline, marker } of items) {
-        tokens[item]!.type = 'task_item_open';
-        tokens[item]!.attrSet('checked', marker![1] === ' ' ? 'false' : 'true');
-        inline.content = inline.content.slice(marker![0].length);
-        const first = inline.children?.[0];
-        if (first?.type === 'text') first.content = first.content.replace(TASK_MARKER, '');
-      }
-      for (let i = open + 1; i < close; i++) {
-        const token = tokens[i]!;
-        if (token.type === 'list_item_close' && token.level === level + 1) token.type = 'task_item_close';
-      }
+      if (items.every(({ marker }) => marker === null)) continue;
+      const rebuilt: Token[] = [];
+      items.forEach(({ from, to, marker }, index) => {
+        const task = marker !== null;
+        const startsRun = index === 0 || (items[index - 1]!.marker !== null) !== task;
+        const endsRun = index === items.length - 1 || (items[index + 1]!.marker !== null) !== task;
+        if (startsRun) rebuilt.push(listToken(state, list, task ? 'task_list_open' : 'bullet_list_open', 1));
+        const item = tokens.slice(from, to + 1);
+        if (task) {
+          item[0]!.type = 'task_item_open';
+          item[0]!.attrSet('checked', marker[1] === ' ' ? 'false' : 'true');
+          item.at(-1)!.type = 'task_item_close';
+          const inline = item[2]!;
+          inline.content = inline.content.slice(marker[0].length);
+          const first = inline.children?.[0];
+          if (first?.type === 'text') first.content = first.content.replace(TASK_MARKER, '');
+        }
+        rebuilt.push(...item);
+        if (endsRun) rebuilt.push(listToken(state, list, task ? 'task_list_close' : 'bullet_list_close', -1));
+      });
+      tokens.splice(open, close - open + 1, ...rebuilt);
     }
   });
+}
+
+/** An open or close token for a list made from `like` (its level, position and markup). */
+function listToken(state: { Token: new (type: string, tag: string, nesting: -1 | 0 | 1) => Token }, like: Token, type: string, nesting: 1 | -1): Token {
+  const token = new state.Token(type, 'ul', nesting);
+  token.level = like.level;
+  token.markup = like.markup;
+  token.map = like.map;
+  token.block = true;
+  return token;
 }
 
 /**
@@ -111,6 +133,19 @@ const BLOCK_NODES: Record<string, string> = {
   hr: 'horizontalRule',
 };
 
+/** What checkedTokens leaves in the markdown-it environment: how many of each block the tokens open. */
+interface CheckedEnv {
+  blocks?: Map<string, number>;
+}
+
+/** Refuses what the schema cannot hold (checkTokens) and counts the blocks, once the tokens are final. */
+function checkedTokens(md: Tokenizer): void {
+  md.core.ruler.push('tandem_checks', (state) => {
+    checkTokens(state.tokens);
+    (state.env as CheckedEnv).blocks = countTokens(state.tokens);
+  });
+}
+
 function countTokens(tokens: readonly Token[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const token of tokens) {
@@ -145,9 +180,8 @@ export interface RichTextMarkdown {
 export function richTextMarkdown(schema: Schema): RichTextMarkdown {
   // CommonMark with strikethrough (~~), which the schema has a mark for; tables and HTML are
   // recognised only to be refused.
-  const tokenizer = MarkdownIt('commonmark', { html: true }).enable(['strikethrough', 'table']).use(taskLists).use(softBreaksAsText);
-  // prosemirror-markdown is typed against markdown-it 14's types; 15 (ours) makes the same tokens.
-  const parser = new MarkdownParser(schema, tokenizer as unknown as ConstructorParameters<typeof MarkdownParser>[1], {
+  const tokenizer = MarkdownIt('commonmark', { html: true }).enable(['strikethrough', 'table']).use(taskLists).use(softBreaksAsText).use(checkedTokens);
+  const parser = new MarkdownParser(schema, tokenizer, {
     blockquote: { block: 'blockquote' },
     paragraph: { block: 'paragraph' },
     list_item: { block: 'listItem' },
@@ -196,9 +230,12 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
         state.write(`${'#'.repeat(node.attrs.level as number)} `);
         state.renderInline(node, false);
         // A run of # at the end would read as the heading's closing sequence. (`out`, the text
-        // so far, is not in prosemirror-markdown's typings, but is what every node writes to.)
-        const written = state as unknown as { out: string };
-        written.out = written.out.replace(/(#+)$/, '\\$1');
+        // so far, is not in prosemirror-markdown's typings, but is what every node writes to;
+        // touched only when needed, since reading it flattens the whole output string.)
+        if (node.textContent.endsWith('#')) {
+          const written = state as unknown as { out: string };
+          written.out = written.out.replace(/(#+)$/, '\\$1');
+        }
         state.closeBlock(node);
       },
       horizontalRule: (state, node) => {
@@ -252,11 +289,11 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
 
   return {
     parse(markdown) {
-      const tokens = tokenizer.parse(markdown, {});
-      checkTokens(tokens);
-      const doc = parser.parse(markdown);
+      // The tokens are checked as they are made (checkedTokens), so the text is tokenized once.
+      const env: CheckedEnv = {};
+      const doc = parser.parse(markdown, env);
       const nodeCounts = countNodes(doc);
-      for (const [node, count] of countTokens(tokens)) {
+      for (const [node, count] of env.blocks!) {
         // createAndFill may add an empty paragraph (an empty list item), never fewer nodes.
         if ((nodeCounts.get(node) ?? 0) < count) unsupported(`a ${node} where the document's schema has no place for it`);
       }

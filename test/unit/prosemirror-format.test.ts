@@ -89,6 +89,9 @@ describe('markdown of rich-text documents', () => {
         (n) => [n, 'emphasis nested in the same emphasis is one mark in ProseMirror'] as const,
       ),
       ...[484, 487].map((n) => [n, 'a link with no text has nothing to carry its mark'] as const),
+      // The document keeps "[foo](uri2)" as the alt text; markdown-it's HTML renderer leaves
+      // escaped characters out of an alt attribute, so the HTML of the written form differs.
+      [520, "escaped brackets in an image's alt text"],
     ]);
     let held = 0;
     const changed: number[] = [];
@@ -115,7 +118,16 @@ describe('markdown of rich-text documents', () => {
     expect(unsupportedMessage('Intro\n\n<div>raw</div>')).toContain('an HTML block (line 3)');
     expect(unsupportedMessage('Some <b>bold</b> text')).toContain('inline HTML');
     expect(unsupportedMessage('- # A heading in a list item')).toContain('a list item that starts with something other than text (heading)');
-    expect(unsupportedMessage('- [ ] a task\n- a plain item')).toContain('mixes task items');
+  });
+
+  it('splits a list that mixes task items and plain items where the kind changes, keeping every item', () => {
+    const doc = markdown.parse('- plain one\n- [ ] a task\n- [x] done\n- plain two\n  - nested');
+    expect(doc.content.content.map((list) => [list.type.name, list.childCount])).toEqual([
+      ['bulletList', 1],
+      ['taskList', 2],
+      ['bulletList', 1],
+    ]);
+    expect(markdown.serialize(doc)).toBe('- plain one\n\n* [ ] a task\n* [x] done\n\n- plain two\n  - nested');
   });
 
   it('keeps task items, their state and two lists in a row apart', () => {
