@@ -24,7 +24,7 @@ export interface RestWritesResult {
  */
 export function sectionedMarkdown(bytes: number): { content: string; count: number } {
   const sections: string[] = [];
-  for (let i = 0; sections.join('\n\n').length < bytes; i++) {
+  for (let i = 0, length = 0; length < bytes; i++, length += sections.at(-1)!.length + 2) {
     sections.push(
       `## Section ${i}\n\nThis paragraph of section ${i} has **bold** and *italic* words, \`code\`, and a [link](https://example.com/${i}).\nIt runs over a second line, as written text does, and then a third line to make it longer.\n\n- first point of ${i}\n- second point\n  - nested point\n\n- [ ] open task ${i}\n- [x] done task ${i}`,
     );

@@ -1,5 +1,5 @@
 import MarkdownIt, { type MarkdownIt as Tokenizer, type Token } from 'markdown-it';
-import { defaultMarkdownSerializer, MarkdownParser, MarkdownSerializer, type MarkdownSerializerState } from 'prosemirror-markdown';
+import { defaultMarkdownSerializer, MarkdownParser, MarkdownSerializer, MarkdownSerializerState } from 'prosemirror-markdown';
 import type { Node as ProseMirrorNode, Schema } from 'prosemirror-model';
 import { AppError } from '../errors.ts';
 
@@ -22,51 +22,55 @@ const TASK_MARKER = /^\[([ xX])\] /;
 function taskLists(md: Tokenizer): void {
   md.core.ruler.after('inline', 'tandem_task_lists', (state) => {
     const tokens = state.tokens;
-    for (let open = 0; open < tokens.length; open++) {
-      const list = tokens[open]!;
-      if (list.type !== 'bullet_list_open') continue;
-      // The list's items: where each starts and ends, and its task marker if it has one.
-      const items: { from: number; to: number; marker: RegExpExecArray | null }[] = [];
-      let close = open + 1;
-      for (; !(tokens[close]!.type === 'bullet_list_close' && tokens[close]!.level === list.level); close++) {
-        const token = tokens[close]!;
-        if (token.level !== list.level + 1) continue;
-        if (token.type === 'list_item_open') {
-          // An item's first child is its paragraph (a paragraph_open, then its inline content).
-          const inline = tokens[close + 1]?.type === 'paragraph_open' ? tokens[close + 2] : undefined;
-          items.push({ from: close, to: close, marker: inline?.type === 'inline' ? TASK_MARKER.exec(inline.content) : null });
-        } else if (token.type === 'list_item_close') {
-          items.at(-1)!.to = close;
-        }
+    // One pass that copies the tokens, splitting lists as it goes (the open bullet lists, innermost last).
+    const lists: { open: Token; level: number; run: 'task' | 'plain' | null; opened: boolean }[] = [];
+    const out: Token[] = [];
+    const runToken = (list: (typeof lists)[number], nesting: 1 | -1, reuse?: Token) => {
+      const token = reuse ?? listToken(state, list.open, nesting);
+      token.type = `${list.run === 'task' ? 'task' : 'bullet'}_list_${nesting === 1 ? 'open' : 'close'}`;
+      return token;
+    };
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i]!;
+      const list = lists.at(-1);
+      if (token.type === 'bullet_list_open') {
+        lists.push({ open: token, level: token.level, run: null, opened: false });
+        continue; // emitted with its first item, once that item's kind is known
       }
-      if (items.every(({ marker }) => marker === null)) continue;
-      const rebuilt: Token[] = [];
-      items.forEach(({ from, to, marker }, index) => {
-        const task = marker !== null;
-        const startsRun = index === 0 || (items[index - 1]!.marker !== null) !== task;
-        const endsRun = index === items.length - 1 || (items[index + 1]!.marker !== null) !== task;
-        if (startsRun) rebuilt.push(listToken(state, list, task ? 'task_list_open' : 'bullet_list_open', 1));
-        const item = tokens.slice(from, to + 1);
-        if (task) {
-          item[0]!.type = 'task_item_open';
-          item[0]!.attrSet('checked', marker[1] === ' ' ? 'false' : 'true');
-          item.at(-1)!.type = 'task_item_close';
-          const inline = item[2]!;
-          inline.content = inline.content.slice(marker[0].length);
-          const first = inline.children?.[0];
+      if (list && token.level === list.level + 1 && token.type === 'list_item_open') {
+        // An item's first child is its paragraph (a paragraph_open, then its inline content).
+        const inline = tokens[i + 1]?.type === 'paragraph_open' ? tokens[i + 2] : undefined;
+        const marker = inline?.type === 'inline' ? TASK_MARKER.exec(inline.content) : null;
+        const kind = marker ? 'task' : 'plain';
+        if (list.run !== kind) {
+          if (list.run !== null) out.push(runToken(list, -1));
+          list.run = kind;
+          out.push(runToken(list, 1, list.opened ? undefined : list.open));
+          list.opened = true;
+        }
+        if (marker) {
+          token.type = 'task_item_open';
+          token.attrSet('checked', marker[1] === ' ' ? 'false' : 'true');
+          inline!.content = inline!.content.slice(marker[0].length);
+          const first = inline!.children?.[0];
           if (first?.type === 'text') first.content = first.content.replace(TASK_MARKER, '');
         }
-        rebuilt.push(...item);
-        if (endsRun) rebuilt.push(listToken(state, list, task ? 'task_list_close' : 'bullet_list_close', -1));
-      });
-      tokens.splice(open, close - open + 1, ...rebuilt);
+      } else if (list && token.level === list.level + 1 && token.type === 'list_item_close') {
+        if (list.run === 'task') token.type = 'task_item_close';
+      } else if (list && token.level === list.level && token.type === 'bullet_list_close') {
+        lists.pop();
+        out.push(runToken(list, -1, token));
+        continue;
+      }
+      out.push(token);
     }
+    state.tokens = out;
   });
 }
 
-/** An open or close token for a list made from `like` (its level, position and markup). */
-function listToken(state: { Token: new (type: string, tag: string, nesting: -1 | 0 | 1) => Token }, like: Token, type: string, nesting: 1 | -1): Token {
-  const token = new state.Token(type, 'ul', nesting);
+/** A new open or close token for a list like `like` (its level, position and markup). */
+function listToken(state: { Token: new (type: string, tag: string, nesting: -1 | 0 | 1) => Token }, like: Token, nesting: 1 | -1): Token {
+  const token = new state.Token(like.type, 'ul', nesting);
   token.level = like.level;
   token.markup = like.markup;
   token.map = like.map;
@@ -166,6 +170,41 @@ function countNodes(doc: ProseMirrorNode): Map<string, number> {
 /** An image's alt text: its label without markup, as markdown-it renders it into `alt`. */
 function plainText(tokens: readonly { type: string; content: string; children: unknown }[]): string {
   return tokens.map((token) => (token.type === 'image' ? plainText((token.children ?? []) as typeof tokens) : token.content)).join('');
+}
+
+type SerializerOptions = ConstructorParameters<typeof MarkdownSerializer>[2];
+/** prosemirror-markdown exports the state class but types its constructor as internal. */
+const SerializerState = MarkdownSerializerState as unknown as new (
+  nodes: MarkdownSerializer['nodes'],
+  marks: MarkdownSerializer['marks'],
+  options: SerializerOptions & { tightLists?: boolean },
+) => MarkdownSerializerState;
+
+/** How much of the output the serializer sees: it never looks back more than two characters. */
+const VISIBLE_TAIL = 256;
+
+/**
+ * prosemirror-markdown appends to one string, `out`, and looks at its last character after
+ * every block; reading a character of a string built by appending makes V8 flatten (copy) all
+ * of it, so serializing took time quadratic in the document's size (800 KB: 10 s, measured;
+ * MAX_DOCUMENT_BYTES is 8 MiB). Here `out` shows the serializer only the end of what was
+ * written, and what scrolls out of it is kept in pieces that are joined once, at the end.
+ */
+function chunkedOutput(state: MarkdownSerializerState): { text(): string } {
+  const pieces: string[] = [];
+  let tail = '';
+  Object.defineProperty(state, 'out', {
+    get: () => tail,
+    // Whatever the serializer sets is the tail it was shown, appended to or with its end changed.
+    set: (value: string) => {
+      tail = value;
+      if (tail.length > 2 * VISIBLE_TAIL) {
+        pieces.push(tail.slice(0, tail.length - VISIBLE_TAIL));
+        tail = tail.slice(tail.length - VISIBLE_TAIL);
+      }
+    },
+  });
+  return { text: () => pieces.join('') + tail };
 }
 
 /** Lists whose markers are alike: a bullet list and a task list in a row would merge too. */
@@ -285,7 +324,13 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
     { escapeExtraCharacters: /&(?=#?\w+;)|<(?=[A-Za-z/!?])/g },
   );
   // Lists come out tight (no blank line between items): the schema does not keep which a list was.
-  const serialize = (doc: ProseMirrorNode) => serializer.serialize(doc, { tightLists: true });
+  const serialize = (doc: ProseMirrorNode) => {
+    // MarkdownSerializer.serialize, but with the output kept in pieces (chunkedOutput).
+    const state = new SerializerState(serializer.nodes, serializer.marks, { ...serializer.options, tightLists: true });
+    const output = chunkedOutput(state);
+    state.renderContent(doc);
+    return output.text();
+  };
 
   return {
     parse(markdown) {

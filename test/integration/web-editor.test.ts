@@ -237,6 +237,20 @@ describe('web editor', () => {
     expect(await page.locator('#editor .cm-content').getAttribute('contenteditable')).toBe('false');
   });
 
+  it('a rich-text document is not opened in the markdown editor: the page says why, and nothing can be typed into it', async () => {
+    const owner = await asOwner();
+    const id = uniqueDocId('web-rich');
+    const created = await owner.post('/v1/documents', { id, title: 'Rich', format: 'prosemirror', content: 'Rich text.' });
+    expect(created.status).toBe(201);
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${server.url}/d/${id}#key=${created.body.writeKey}`);
+    await page.locator('#save-status[data-state="denied"]', { hasText: 'This is a rich-text document' }).waitFor();
+    expect(await page.locator('#editor .cm-content').count()).toBe(0);
+    expect((await owner.get(`/v1/documents/${id}`)).body).toMatchObject({ content: 'Rich text.', version: created.body.version });
+  });
+
   it('a signed-in page keeps typing across access-token expiries: it reconnects with fresh tokens and loses nothing', async () => {
     const owner = await asOwner();
     const id = uniqueDocId('web-session');

@@ -25,13 +25,23 @@ async function main(): Promise<void> {
   const api = createApi(async () => key ?? (await sessionToken()));
   const status = byId('save-status');
 
-  const title = await api<{ title: string }>('GET', `/documents/${encodeURIComponent(documentId)}`).then(
-    (answer) => answer.body.title,
-    (error: unknown) => error,
+  type Meta = { title: string; format: string };
+  const meta = await api<Meta>('GET', `/documents/${encodeURIComponent(documentId)}`).then(
+    (answer): Meta | Error => answer.body,
+    (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
   );
+  const found = meta instanceof Error ? null : meta;
+  const title = found ? found.title : meta;
   if (title instanceof ApiError && (title.status === 401 || title.status === 403)) {
     status.dataset.state = 'denied';
     status.textContent = key ? 'This link does not open this document (wrong, or replaced by new links).' : 'Sign in, or open the document with its link.';
+    return;
+  }
+  if (found?.format === 'prosemirror') {
+    // CodeMirror edits the markdown documents' Y.Text: typing there would go where no one reads it.
+    status.dataset.state = 'denied';
+    status.textContent = 'This is a rich-text document: this page cannot edit rich text yet. Tiptap clients and agents (REST, MCP) can.';
+    byId('doc-title').textContent = found.title || documentId;
     return;
   }
   // 404: a new id, which the socket creates if this credential may create documents.
