@@ -237,18 +237,50 @@ describe('web editor', () => {
     expect(await page.locator('#editor .cm-content').getAttribute('contenteditable')).toBe('false');
   });
 
-  it('a rich-text document is not opened in the markdown editor: the page says why, and nothing can be typed into it', async () => {
+  it('a rich-text document opens in Tiptap: two people type, an agent patches as markdown, everyone sees it all', async () => {
     const owner = await asOwner();
     const id = uniqueDocId('web-rich');
-    const created = await owner.post('/v1/documents', { id, title: 'Rich', format: 'prosemirror', content: 'Rich text.' });
+    const created = await owner.post('/v1/documents', { id, title: 'Rich', format: 'prosemirror', content: '# Rich\n\nFirst paragraph.' });
     expect(created.status).toBe(201);
-    const context = await browser.newContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    await page.goto(`${server.url}/d/${id}#key=${created.body.writeKey}`);
-    await page.locator('#save-status[data-state="denied"]', { hasText: 'This is a rich-text document' }).waitFor();
-    expect(await page.locator('#editor .cm-content').count()).toBe(0);
-    expect((await owner.get(`/v1/documents/${id}`)).body).toMatchObject({ content: 'Rich text.', version: created.body.version });
+    const key = created.body.writeKey as string;
+    const open = async (name: string) => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      await context.addInitScript((chosen) => localStorage.setItem('tandem.name', chosen), name);
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(`${name}: ${error.message}`));
+      await page.goto(`${server.url}/d/${id}#key=${key}`);
+      await page.locator('#save-status[data-state="saved"]').waitFor();
+      await page.locator('#editor .rich-text[contenteditable="true"]').waitFor();
+      return page;
+    };
+    const [ada, grace] = [await open('Ada'), await open('Grace')];
+    const richText = (page: Page) => page.locator('#editor .rich-text').innerText();
+    expect(await richText(ada)).toContain('First paragraph.');
+    // No CodeMirror on a rich-text document: its Y.Text is not where the content is.
+    expect(await ada.locator('#editor .cm-content').count()).toBe(0);
+
+    // Ada types at the end of the paragraph, in bold.
+    await ada.locator('#editor .rich-text p').first().click();
+    await ada.keyboard.press('End');
+    await ada.keyboard.type(' Typed by Ada');
+    await ada.keyboard.press('Control+b');
+    await ada.keyboard.type(' in bold');
+    await waitFor(async () => (await richText(grace)).includes('Typed by Ada in bold'), "Ada's typing in Grace's page");
+    // Grace sees Ada's caret with her name.
+    await grace.locator('#editor .collaboration-carets__label', { hasText: 'Ada' }).waitFor();
+
+    // An agent appends a section as markdown, against the version it read before the typing.
+    const patched = await restClient(server.url, { authorization: `Bearer ${key}` }).patch(`/v1/documents/${id}`, { base: created.body.version, edits: [{ append: '\n\n## From the agent\n\n- [ ] review it' }] });
+    expect(patched.status).toBe(200);
+    for (const page of [ada, grace]) {
+      await page.locator('#editor .rich-text h2', { hasText: 'From the agent' }).waitFor();
+      await page.locator('#editor .rich-text ul[data-type="taskList"] li', { hasText: 'review it' }).waitFor();
+    }
+    await waitFor(async () => {
+      const markdown = (await owner.get(`/v1/documents/${id}`, { accept: 'text/markdown' })).body as string;
+      return markdown === '# Rich\n\nFirst paragraph. Typed by Ada **in bold**\n\n## From the agent\n\n- [ ] review it';
+    }, 'the markdown to hold the typing and the patch');
   });
 
   it('a signed-in page keeps typing across access-token expiries: it reconnects with fresh tokens and loses nothing', async () => {

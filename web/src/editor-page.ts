@@ -1,7 +1,7 @@
 import './styles.css';
 import { ApiError, createApi } from './api.ts';
 import { byId } from './dom.ts';
-import { chooseName, displayName } from './identity.ts';
+import { chooseName, displayName, personFor } from './identity.ts';
 import { keyFromFragment } from './links.ts';
 import { currentSession, sessionToken } from './session.ts';
 import { watchAgentEdits } from './editor/agent-edits.ts';
@@ -14,6 +14,9 @@ import { announceSelf, reannounceOnReconnect, showPeople } from './editor/presen
 import { attachPreview } from './editor/preview.ts';
 import { trackSaving } from './editor/save-status.ts';
 import { createSharePanel } from './editor/share-panel.ts';
+import type { HocuspocusProvider } from '@hocuspocus/provider';
+import type { Awareness } from 'y-protocols/awareness';
+import type * as Y from 'yjs';
 
 /**
  * The editor page, /d/:id. Its access is the `#key=` of its link (a document key, which the
@@ -37,33 +40,28 @@ async function main(): Promise<void> {
     status.textContent = key ? 'This link does not open this document (wrong, or replaced by new links).' : 'Sign in, or open the document with its link.';
     return;
   }
-  if (found?.format === 'prosemirror') {
-    // CodeMirror edits the markdown documents' Y.Text: typing there would go where no one reads it.
-    status.dataset.state = 'denied';
-    status.textContent = 'This is a rich-text document: this page cannot edit rich text yet. Tiptap clients and agents (REST, MCP) can.';
-    byId('doc-title').textContent = found.title || documentId;
-    return;
-  }
+  // Rich text opens in Tiptap, markdown in CodeMirror (a new id is a markdown document).
+  const rich = found?.format === 'prosemirror';
   // 404: a new id, which the socket creates if this credential may create documents.
   const shownTitle = typeof title === 'string' && title ? title : documentId;
   byId('doc-title').textContent = shownTitle;
   document.title = `${shownTitle} · Tandem`;
 
+  // Tiptap is loaded only for rich text, so that a markdown document's page stays as small as
+  // it was; before connecting, since nothing may wait between connecting and listening for
+  // what the server grants (the answer would be missed, and the editor stay read-only).
+  const tiptap = rich ? await import('./editor/tiptap.ts') : null;
   const connection = connect(documentId, api, key !== null || currentSession() !== null);
   const { provider, doc, text } = connection;
   const awareness = provider.awareness!;
   // Before anything that draws other people's states (the editor's carets above all).
   keepColoursSafe(awareness);
 
-  const activity = byId('activity');
-  const agents = watchAgentEdits(text, awareness, () => provider.isSynced, (message) => {
-    activity.textContent = `${message} · ${new Date().toLocaleTimeString()}`;
-  });
-  const editor = createEditor(byId('editor'), text, awareness, [agents.extension]);
-  agents.attach(editor.view);
-  attachPreview(text, byId('preview'));
-
   const nameInput = byId<HTMLInputElement>('your-name');
+  const editor = tiptap
+    ? tiptap.createRichEditor(byId('editor'), doc, provider, personFor(awareness.clientID, displayName()))
+    : markdownEditor(text, awareness, provider);
+  if (rich) byId('preview').textContent = 'A rich-text document: the editor shows it as it reads. Agents read and write it as markdown.';
   nameInput.value = displayName();
   announceSelf(awareness, nameInput.value);
   nameInput.addEventListener('change', () => {
@@ -82,7 +80,7 @@ async function main(): Promise<void> {
     if (panelId === 'history-panel') history.refresh();
   });
   const history = createHistoryPanel({ api, documentId, canWrite: () => writable, isOpen: () => panels.current() === 'history-panel' });
-  text.observe(() => history.refresh());
+  doc.on('update', () => history.refresh());
 
   connection.onAccess((access, reason) => {
     writable = access === 'write';
@@ -91,6 +89,18 @@ async function main(): Promise<void> {
     saving.setAccess(access, access === 'denied' ? refusalMessage(reason, key !== null) : undefined);
     if (key && (access === 'read' || access === 'write')) share.learnKey(access, key);
   });
+}
+
+/** CodeMirror on the Y.Text, with agents' edits marked as they arrive and the rendered preview beside it. */
+function markdownEditor(text: Y.Text, awareness: Awareness, provider: HocuspocusProvider): { setWritable(writable: boolean): void } {
+  const activity = byId('activity');
+  const agents = watchAgentEdits(text, awareness, () => provider.isSynced, (message) => {
+    activity.textContent = `${message} · ${new Date().toLocaleTimeString()}`;
+  });
+  const editor = createEditor(byId('editor'), text, awareness, [agents.extension]);
+  agents.attach(editor.view);
+  attachPreview(text, byId('preview'));
+  return editor;
 }
 
 /**

@@ -42,9 +42,10 @@ function setUpCreate(api: Api): void {
     event.preventDefault();
     const title = byId<HTMLInputElement>('new-title').value.trim();
     const workspaceId = byId<HTMLSelectElement>('new-workspace').value || undefined;
+    const format = byId<HTMLSelectElement>('new-format').value;
     try {
       const created = await api<{ id: string; readKey: string | null; writeKey: string | null }>('POST', '/documents', {
-        json: { ...(title ? { title } : {}), ...(workspaceId ? { workspaceId } : {}), content: title ? `# ${title}\n\n` : '' },
+        json: { ...(title ? { title } : {}), ...(workspaceId ? { workspaceId } : {}), format, content: title ? `# ${title}\n\n` : '' },
       });
       const { id, readKey, writeKey } = created.body;
       rememberKeys(id, { readKey: readKey ?? undefined, writeKey: writeKey ?? undefined });
