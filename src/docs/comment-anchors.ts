@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
+import type { TextMap } from '../formats/ports.ts';
 
 /** A range of the text by character offsets (UTF-16 code units, as JavaScript strings count). */
 export interface TextRange {
@@ -45,22 +46,26 @@ export function rangeOf(content: string, request: AnchorRequest): TextRange {
 /**
  * The range as two relative positions. The start sticks to the first anchored character
  * (assoc 0) and the end to the last one (assoc -1), so text typed right at either edge stays
- * outside the anchor and text typed inside it is taken in.
+ * outside the anchor and text typed inside it is taken in. ANCHOR_NOT_FOUND when the range
+ * holds no text of the document (only markup, in a rich-text document).
  */
-export function createAnchor(text: Y.Text, range: TextRange): StoredAnchor {
-  return {
-    start: Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, range.from, 0)),
-    end: Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, range.to, -1)),
-  };
+export function createAnchor(map: TextMap, range: TextRange): StoredAnchor {
+  const anchor = map.anchor(range.from, range.to);
+  if (!anchor) {
+    throw new AppError('ANCHOR_NOT_FOUND', `The range ${range.from}-${range.to} holds only markup, no text of the document`, { details: range });
+  }
+  return { start: Y.encodeRelativePosition(anchor.start), end: Y.encodeRelativePosition(anchor.end) };
 }
 
 /**
  * Where the anchor is in `doc` now, or null when it is detached: the anchored text was
  * deleted (the two positions meet), or the positions name nothing this document has.
  */
-export function resolveAnchor(doc: Y.Doc, text: Y.Text, anchor: StoredAnchor, content = text.toString()): ResolvedAnchor | null {
+export function resolveAnchor(doc: Y.Doc, map: TextMap, anchor: StoredAnchor): ResolvedAnchor | null {
   const start = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(anchor.start), doc);
   const end = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(anchor.end), doc);
-  if (!start || !end || start.type !== text || end.type !== text || end.index <= start.index) return null;
-  return { from: start.index, to: end.index, text: content.slice(start.index, end.index) };
+  const from = start && map.offsetOf(start, 'start');
+  const to = end && map.offsetOf(end, 'end');
+  if (from == null || to == null || to <= from) return null;
+  return { from, to, text: map.markdown.slice(from, to) };
 }

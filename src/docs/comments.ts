@@ -6,7 +6,7 @@ import type { CommentRecord, CommentStore } from '../storage/comment-repository.
 import { type AnchorRequest, createAnchor, rangeOf, type ResolvedAnchor, resolveAnchor } from './comment-anchors.ts';
 import type { DocumentService } from './document-service.ts';
 import { parseMentions } from './mentions.ts';
-import { CONTENT } from '../formats/markdown-format.ts';
+import { contentFormat } from '../formats/formats.ts';
 
 /** Who writes a comment: a user (their own token or their API key), or someone without an account. */
 export interface CommentAuthor {
@@ -63,11 +63,11 @@ interface CommentDeps {
 
 /** The current Yjs state of a document, for making and resolving anchors. */
 async function currentDoc(documents: CommentDeps['documents'], documentId: string) {
-  const { update, version } = await documents.yjsState(documentId);
+  const { update, version, format } = await documents.yjsState(documentId);
   const doc = new Y.Doc();
   Y.applyUpdate(doc, update);
-  const text = doc.getText(CONTENT);
-  return { doc, text, content: text.toString(), version };
+  const map = (await contentFormat(format)).textMap(doc);
+  return { doc, map, content: map.markdown, version };
 }
 
 type Current = Awaited<ReturnType<typeof currentDoc>>;
@@ -76,7 +76,7 @@ function viewOf(comment: CommentRecord, current: Current | null): CommentView {
   const thread = comment.parentId === null;
   const anchored = thread && comment.anchorStart !== null && comment.anchorEnd !== null;
   const anchor =
-    anchored && current ? resolveAnchor(current.doc, current.text, { start: comment.anchorStart!, end: comment.anchorEnd! }, current.content) : null;
+    anchored && current ? resolveAnchor(current.doc, current.map, { start: comment.anchorStart!, end: comment.anchorEnd! }) : null;
   return {
     id: comment.id,
     documentId: comment.documentId,
@@ -180,7 +180,7 @@ export function createCommentService({ store, documents, jobs, logger }: Comment
         const current = await currentDoc(documents, documentId);
         try {
           const range = input.anchor === undefined ? null : rangeOf(current.content, input.anchor);
-          const anchor = range && createAnchor(current.text, range);
+          const anchor = range && createAnchor(current.map, range);
           comment = await store.create({
             ...base,
             parentId: null,

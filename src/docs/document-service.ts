@@ -36,7 +36,7 @@ export interface DocumentService {
   undelete(id: string): Promise<DocumentRecord>;
   write(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult>;
   /** The whole Yjs state at the current version, or only what a client with `stateVector` lacks. */
-  yjsState(id: string, stateVector?: Uint8Array): Promise<{ update: Uint8Array; version: number }>;
+  yjsState(id: string, stateVector?: Uint8Array): Promise<{ update: Uint8Array; version: number; format: DocumentFormat }>;
   readVersion(id: string, version: number): Promise<{ version: number; content: string }>;
   /**
    * Restores the text of `version` as a new edit made against `options.base` (default: the
@@ -129,7 +129,7 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
       const { record, updates } = await current(id);
       const doc = docFromUpdates(updates);
       try {
-        return { update: Y.encodeStateAsUpdate(doc, stateVector), version: record.version };
+        return { update: Y.encodeStateAsUpdate(doc, stateVector), version: record.version, format: record.format };
       } finally {
         doc.destroy();
       }

@@ -1,5 +1,5 @@
-import type * as Y from 'yjs';
-import type { ContentFormat } from './ports.ts';
+import * as Y from 'yjs';
+import type { ContentFormat, TextMap } from './ports.ts';
 import { replaceText } from './text-diff.ts';
 
 /** The name of the Y.Text holding a markdown document (INTERFACE.md, "Documents"). */
@@ -10,4 +10,15 @@ export const markdownFormat: ContentFormat = {
   name: 'markdown',
   render: (doc: Y.Doc) => doc.getText(CONTENT).toString(),
   replace: (doc, markdown, limits) => replaceText(doc.getText(CONTENT), markdown, limits),
+  textMap(doc): TextMap {
+    const text = doc.getText(CONTENT);
+    return {
+      markdown: text.toString(),
+      anchor: (from, to) => ({
+        start: Y.createRelativePositionFromTypeIndex(text, from, 0),
+        end: Y.createRelativePositionFromTypeIndex(text, to, -1),
+      }),
+      offsetOf: (position) => (position.type === text ? position.index : null),
+    };
+  },
 };

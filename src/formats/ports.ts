@@ -21,4 +21,23 @@ export interface ContentFormat {
    * format cannot hold the markdown (UNSUPPORTED_MARKDOWN).
    */
   replace(doc: Y.Doc, markdown: string, limits?: DiffLimits): boolean;
+  /** The markdown, and where its characters live in `doc`: what comments anchor to. */
+  textMap(doc: Y.Doc): TextMap;
+}
+
+/**
+ * Between offsets in a document's markdown and Yjs positions in its content, so that an
+ * anchor made on the markdown follows the text through everyone's later edits.
+ */
+export interface TextMap {
+  readonly markdown: string;
+  /**
+   * Relative positions around the text of the markdown range [from, to): the start sticks to
+   * the first character in it (assoc 0), the end to the last (assoc -1), so text typed at
+   * either edge stays outside. Null when no character of the document's text lies in the
+   * range (markup alone, in rich text).
+   */
+  anchor(from: number, to: number): { start: Y.RelativePosition; end: Y.RelativePosition } | null;
+  /** The markdown offset of an anchor's start or end, now; null when it names no text of the document. */
+  offsetOf(position: Y.AbsolutePosition, edge: 'start' | 'end'): number | null;
 }

@@ -2,6 +2,7 @@ import type { Node as ProseMirrorNode } from 'prosemirror-model';
 import { updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
 import type * as Y from 'yjs';
 import { richTextMarkdown } from './prosemirror-markdown.ts';
+import { richTextMap } from './prosemirror-text-map.ts';
 import { FRAGMENT, richTextSchema } from './prosemirror-schema.ts';
 import type { ContentFormat } from './ports.ts';
 
@@ -28,4 +29,5 @@ export const prosemirrorFormat: ContentFormat = {
     updateYFragment(doc, fragment, wanted, { mapping: new Map(), isOMark: new Map() });
     return true;
   },
+  textMap: (doc) => richTextMap(doc.getXmlFragment(FRAGMENT), markdown.serialize(proseMirrorDocOf(doc))),
 };

@@ -85,6 +85,25 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     }
   });
 
+  it('anchors a comment in rich text and keeps it on its words while a person types before them', async () => {
+    const id = uniqueDocId('rich-comment');
+    await rest.post('/documents', { id, format: 'prosemirror', content: '# Notes\n\nThe quick **brown** fox.' });
+    const comment = await rest.post(`/documents/${id}/comments`, { body: 'Which fox?', anchor: { quote: 'brown** fox' } });
+    expect(comment.status).toBe(201);
+    expect(comment.body.anchor).toEqual({ from: 21, to: 32, text: 'brown** fox' });
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      const paragraph = (person.doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;
+      paragraph.insert(0, 'Look: ');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+      const threads = (await rest.get(`/documents/${id}/comments`)).body.threads as { anchor: unknown; detached: boolean }[];
+      expect(threads[0]).toMatchObject({ anchor: { from: 27, to: 38, text: 'brown** fox' }, detached: false });
+    } finally {
+      person.provider.destroy();
+    }
+  });
+
   it('answers 422 naming what the schema cannot hold, and leaves the document as it was', async () => {
     const id = uniqueDocId('rich-refused');
     const created = await rest.post('/documents', { id, format: 'prosemirror', content: 'Kept as it is.' });

@@ -3,6 +3,9 @@ import * as Y from 'yjs';
 import { createAnchor, rangeOf, resolveAnchor, type StoredAnchor } from '../../src/docs/comment-anchors.ts';
 import { parseMentions } from '../../src/docs/mentions.ts';
 import { AppError } from '../../src/errors.ts';
+import { markdownFormat } from '../../src/formats/markdown-format.ts';
+import { prosemirrorFormat } from '../../src/formats/prosemirror-format.ts';
+import { FRAGMENT } from '../../src/formats/prosemirror-schema.ts';
 
 function docWith(content: string) {
   const doc = new Y.Doc();
@@ -18,7 +21,7 @@ function roundTrip(source: Y.Doc): { doc: Y.Doc; text: Y.Text } {
   return { doc, text: doc.getText('content') };
 }
 
-const resolved = (doc: Y.Doc, anchor: StoredAnchor) => resolveAnchor(doc, doc.getText('content'), anchor);
+const resolved = (doc: Y.Doc, anchor: StoredAnchor) => resolveAnchor(doc, markdownFormat.textMap(doc), anchor);
 
 describe('comment anchors: Yjs relative positions that follow the words', () => {
   const content = 'The quick brown fox jumps.';
@@ -41,7 +44,7 @@ describe('comment anchors: Yjs relative positions that follow the words', () => 
 
   it('text typed before, right at both edges and after stays outside the anchor', () => {
     const { doc, text } = docWith(content);
-    const anchor = createAnchor(text, rangeOf(content, { quote: 'brown fox' }));
+    const anchor = createAnchor(markdownFormat.textMap(doc), rangeOf(content, { quote: 'brown fox' }));
     text.insert(text.toString().indexOf('fox') + 3, ' cub'); // right after the last word
     text.insert(text.toString().indexOf('brown'), 'very '); // right before the first word
     text.insert(0, 'Look! '); // before
@@ -53,7 +56,7 @@ describe('comment anchors: Yjs relative positions that follow the words', () => 
 
   it('takes in text typed inside, lets go of deleted edges, and detaches when all is deleted', () => {
     const { doc, text } = docWith(content);
-    const anchor = createAnchor(text, rangeOf(content, { quote: 'brown fox' }));
+    const anchor = createAnchor(markdownFormat.textMap(doc), rangeOf(content, { quote: 'brown fox' }));
     text.insert(text.toString().indexOf(' fox'), ' little');
     expect(resolved(doc, anchor)?.text).toBe('brown little fox');
     text.delete(text.toString().indexOf('brown'), 'brown '.length);
@@ -65,7 +68,7 @@ describe('comment anchors: Yjs relative positions that follow the words', () => 
 
   it('survives the edits of another replica merged in, and a state rebuilt from an update', () => {
     const { doc, text } = docWith(content);
-    const anchor = createAnchor(text, { from: 4, to: 9 }); // "quick"
+    const anchor = createAnchor(markdownFormat.textMap(doc), { from: 4, to: 9 }); // "quick"
     const other = roundTrip(doc);
     other.text.insert(4, 'very ');
     other.text.delete(other.text.toString().indexOf(' jumps'), ' jumps'.length);
@@ -75,9 +78,43 @@ describe('comment anchors: Yjs relative positions that follow the words', () => 
   });
 
   it('an anchor that names nothing this document has is detached', () => {
-    const { text } = docWith(content);
-    const anchor = createAnchor(text, { from: 0, to: 3 });
+    const anchor = createAnchor(markdownFormat.textMap(docWith(content).doc), { from: 0, to: 3 });
     expect(resolved(docWith(content).doc, anchor)).toBeNull();
+  });
+});
+
+describe('comment anchors in rich text: markdown offsets to positions in the fragment and back', () => {
+  const content = '# Notes\n\nThe quick **brown** fox.\n\n- [ ] feed the fox';
+  const richDoc = () => {
+    const doc = new Y.Doc();
+    doc.transact(() => prosemirrorFormat.replace(doc, content));
+    return doc;
+  };
+  const paragraph = (doc: Y.Doc) => (doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;
+
+  it('anchors a quote that crosses markup to the text itself, and follows it through a person\'s typing', () => {
+    const doc = richDoc();
+    const map = prosemirrorFormat.textMap(doc);
+    expect(map.markdown).toBe(content);
+    const anchor = createAnchor(map, rangeOf(map.markdown, { quote: 'quick **brown**' }));
+    expect(resolveAnchor(doc, map, anchor)).toEqual({ from: 13, to: 26, text: 'quick **brown' });
+    // Someone types at the start of the paragraph, in another replica.
+    const other = roundTrip(doc).doc;
+    paragraph(other).insert(0, 'Look: ');
+    const now = prosemirrorFormat.textMap(other);
+    expect(now.markdown).toBe('# Notes\n\nLook: The quick **brown** fox.\n\n- [ ] feed the fox');
+    expect(resolveAnchor(other, now, anchor)).toEqual({ from: 19, to: 32, text: 'quick **brown' });
+  });
+
+  it('refuses a range that holds only markup, and detaches when the text is deleted', () => {
+    const doc = richDoc();
+    const map = prosemirrorFormat.textMap(doc);
+    expect(() => createAnchor(map, rangeOf(map.markdown, { quote: '- [ ] ' }))).toThrow(expect.objectContaining({ code: 'ANCHOR_NOT_FOUND' }));
+    const anchor = createAnchor(map, rangeOf(map.markdown, { quote: 'feed the fox' }));
+    expect(resolveAnchor(doc, map, anchor)?.text).toBe('feed the fox');
+    const item = ((doc.getXmlFragment(FRAGMENT).get(2) as Y.XmlElement).get(0) as Y.XmlElement).get(0) as Y.XmlElement;
+    (item.get(0) as Y.XmlText).delete(0, 'feed the fox'.length);
+    expect(resolveAnchor(doc, prosemirrorFormat.textMap(doc), anchor)).toBeNull();
   });
 });
 
