@@ -104,6 +104,17 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     }
   });
 
+  it('keeps its history as markdown: an old version reads back and restores as a new edit', async () => {
+    const id = uniqueDocId('rich-history');
+    const created = await rest.post('/documents', { id, format: 'prosemirror', content: '# Draft\n\n- [ ] first' });
+    const first = created.body.version as number;
+    expect((await rest.put(`/documents/${id}`, { content: '# Final\n\n- [x] first\n- [ ] second' })).status).toBe(200);
+    expect((await rest.get(`/documents/${id}/versions/${first}`)).body.content).toBe('# Draft\n\n- [ ] first');
+    const restored = await rest.call('POST', `/documents/${id}/versions/${first}/restore`);
+    expect(restored.status).toBe(200);
+    expect((await rest.get(`/documents/${id}`, { accept: 'text/markdown' })).body).toBe('# Draft\n\n- [ ] first');
+  });
+
   it('answers 422 naming what the schema cannot hold, and leaves the document as it was', async () => {
     const id = uniqueDocId('rich-refused');
     const created = await rest.post('/documents', { id, format: 'prosemirror', content: 'Kept as it is.' });
