@@ -111,6 +111,12 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
     } else if (base !== undefined && base > record.version) {
       throw new AppError('VALIDATION_FAILED', `Base version ${base} is newer than ${id}'s version ${record.version}`);
     }
+    if (base === undefined && change.kind === 'text' && format.name !== 'markdown') {
+      // Rich text is never changed on the live document itself: its change is made on a rebuild
+      // of the current version and merged, so that its size in Yjs (marks included, often a few
+      // times the markdown's) is checked before anything is applied, as for a based write.
+      base = (await currentRecord(id)).version;
+    }
 
     let seq: number | null;
     if (change.kind === 'update') {

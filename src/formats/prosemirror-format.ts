@@ -1,33 +1,31 @@
-import type { Node as ProseMirrorNode } from 'prosemirror-model';
-import { updateYFragment, yXmlFragmentToProseMirrorRootNode } from 'y-prosemirror';
 import type * as Y from 'yjs';
 import { richTextMarkdown } from './prosemirror-markdown.ts';
-import { richTextMap } from './prosemirror-text-map.ts';
+import { reconcileFragment, renderFragment } from './prosemirror-reconcile.ts';
 import { FRAGMENT, richTextSchema } from './prosemirror-schema.ts';
+import { richTextMap } from './prosemirror-text-map.ts';
 import type { ContentFormat } from './ports.ts';
 
 const schema = richTextSchema();
 const markdown = richTextMarkdown(schema);
 
-function proseMirrorDocOf(doc: Y.Doc): ProseMirrorNode {
-  return yXmlFragmentToProseMirrorRootNode(doc.getXmlFragment(FRAGMENT), schema);
-}
-
 /**
  * Rich-text documents: the Y.XmlFragment Tiptap edits. A write parses the new markdown into a
- * ProseMirror document and reconciles the fragment with it as y-prosemirror does for an
- * editor's own changes (updateYFragment): the unchanged nodes at either end of each level
- * are kept as they are, and only what differs in between is rewritten.
+ * ProseMirror document and reconciles the fragment with it (prosemirror-reconcile.ts), so
+ * that only the blocks that changed are rewritten, each in its own Yjs element.
  */
 export const prosemirrorFormat: ContentFormat = {
   name: 'prosemirror',
-  render: (doc) => markdown.serialize(proseMirrorDocOf(doc)),
+  render: (doc) => markdown.serialize(renderFragment(doc.getXmlFragment(FRAGMENT), schema).doc),
   replace(doc, next) {
     const wanted = markdown.parse(next);
     const fragment = doc.getXmlFragment(FRAGMENT);
-    if (proseMirrorDocOf(doc).eq(wanted)) return false;
-    updateYFragment(doc, fragment, wanted, { mapping: new Map(), isOMark: new Map() });
+    const rendered = renderFragment(fragment, schema);
+    if (rendered.doc.eq(wanted)) return false;
+    reconcileFragment(doc, fragment, rendered, wanted);
     return true;
   },
-  textMap: (doc) => richTextMap(doc.getXmlFragment(FRAGMENT), markdown.serialize(proseMirrorDocOf(doc))),
+  textMap(doc) {
+    const fragment = doc.getXmlFragment(FRAGMENT);
+    return richTextMap(fragment, markdown.serialize(renderFragment(fragment, schema).doc));
+  },
 };

@@ -51,9 +51,11 @@ function taskLists(md: Tokenizer): void {
         if (marker) {
           token.type = 'task_item_open';
           token.attrSet('checked', marker[1] === ' ' ? 'false' : 'true');
+          // Parsed again without the marker: "[x]" could also have been read as a link to a
+          // reference definition elsewhere in the document.
           inline!.content = inline!.content.slice(marker[0].length);
-          const first = inline!.children?.[0];
-          if (first?.type === 'text') first.content = first.content.replace(TASK_MARKER, '');
+          inline!.children = [];
+          state.md.inline.parse(inline!.content, state.md, state.env, inline!.children);
         }
       } else if (list && token.level === list.level + 1 && token.type === 'list_item_close') {
         if (list.run === 'task') token.type = 'task_item_close';
@@ -110,12 +112,36 @@ function unsupported(construct: string, line?: number): never {
 }
 
 /** Blocks the schema holds only in some places: list items start with a paragraph. */
+/** How deep markdown-it nests blocks before it stops reading them (its CommonMark preset: 20). */
+const MAX_NESTING = 50;
+
+/** Marks an inline token may be inside of, by the token that opens them. */
+const OUTER_MARKS: Record<string, string> = { strong_open: 'bold', em_open: 'italic', s_open: 'strikethrough', link_open: 'a link' };
+
+/**
+ * Inline content the schema would change: Tiptap's code mark carries no other mark (bold or a
+ * link around `code` would be dropped), and the fragment keeps no marks on images (a badge
+ * `[![alt](src)](href)` would lose its link).
+ */
+function checkInline(tokens: readonly Token[], line: number | undefined): void {
+  const open: string[] = [];
+  for (const token of tokens) {
+    if (OUTER_MARKS[token.type]) open.push(OUTER_MARKS[token.type]!);
+    else if (token.type.endsWith('_close') && OUTER_MARKS[token.type.replace('_close', '_open')]) open.pop();
+    else if (open.length > 0 && token.type === 'code_inline') unsupported(`code inside ${open.at(-1)} (rich text keeps no other mark on code)`, line);
+    else if (open.length > 0 && token.type === 'image') unsupported(`an image inside ${open.at(-1)} (rich text keeps no marks on images)`, line);
+  }
+}
+
 function checkTokens(tokens: readonly Token[]): void {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
     const name = UNSUPPORTED_TOKENS[token.type];
     if (name) unsupported(name, token.map?.[0]);
+    // markdown-it leaves out what is nested deeper than it reads, without a word.
+    if (token.level >= MAX_NESTING - 2) unsupported(`blocks nested more than ${MAX_NESTING - 3} deep`, token.map?.[0]);
     if (token.children) checkTokens(token.children);
+    if (token.type === 'inline') checkInline(token.children ?? [], token.map?.[0]);
     if ((token.type === 'list_item_open' || token.type === 'task_item_open') && tokens[i + 1]?.type !== 'paragraph_open' && tokens[i + 1]?.type !== token.type.replace('_open', '_close')) {
       unsupported(`a list item that starts with something other than text (${tokens[i + 1]?.type.replace(/_open$/, '')})`, token.map?.[0]);
     }
@@ -219,7 +245,7 @@ export interface RichTextMarkdown {
 export function richTextMarkdown(schema: Schema): RichTextMarkdown {
   // CommonMark with strikethrough (~~), which the schema has a mark for; tables and HTML are
   // recognised only to be refused.
-  const tokenizer = MarkdownIt('commonmark', { html: true }).enable(['strikethrough', 'table']).use(taskLists).use(softBreaksAsText).use(checkedTokens);
+  const tokenizer = MarkdownIt('commonmark', { html: true, ...({ maxNesting: MAX_NESTING } as object) }).enable(['strikethrough', 'table']).use(taskLists).use(softBreaksAsText).use(checkedTokens);
   const parser = new MarkdownParser(schema, tokenizer, {
     blockquote: { block: 'blockquote' },
     paragraph: { block: 'paragraph' },
@@ -291,7 +317,8 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
         state.write(`${fence}${language}\n`);
         if (node.textContent) {
           state.text(node.textContent, false);
-          state.ensureNewLine();
+          // A newline of its own, even after code that ends with one (a blank last line).
+          state.write('\n');
         }
         state.write(fence);
         state.closeBlock(node);

@@ -20,12 +20,15 @@ function block(name: string, text: string, attrs: Record<string, string | number
   return element;
 }
 
+const MAX_BYTES = 20_000;
+
 describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s', (storage) => {
   let node: TestNode;
   let rest: RestClient;
 
   beforeAll(async () => {
-    node = await startTestNode(storage);
+    // A small limit, for the size test below; the other documents here are far smaller.
+    node = await startTestNode(storage, { env: { MAX_DOCUMENT_BYTES: String(MAX_BYTES) } });
     rest = restClient(`${node.url}/v1`);
   });
   afterAll(async () => {
@@ -113,6 +116,27 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     const restored = await rest.call('POST', `/documents/${id}/versions/${first}/restore`);
     expect(restored.status).toBe(200);
     expect((await rest.get(`/documents/${id}`, { accept: 'text/markdown' })).body).toBe('# Draft\n\n- [ ] first');
+  });
+
+  it('checks a write against the size limit in Yjs terms, marks included, before applying it: people can still type after a refusal', async () => {
+    const id = uniqueDocId('rich-size');
+    await rest.post('/documents', { id, format: 'prosemirror', content: 'Small.' });
+    // Well under the limit as markdown, far over it once every other word is a mark.
+    const marked = Array.from({ length: 900 }, (_, i) => `*w${i}* x`).join(' ');
+    expect(Buffer.byteLength(marked)).toBeLessThan(MAX_BYTES);
+    const refused = await rest.put(`/documents/${id}`, { content: marked });
+    expect(refused.status).toBe(413);
+    expect(refused.body.code).toBe('DOCUMENT_TOO_LARGE');
+    expect((await rest.get(`/documents/${id}`)).body.content).toBe('Small.');
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      ((person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'Still typing. ');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Still typing. Small.');
+    } finally {
+      person.provider.destroy();
+    }
   });
 
   it('answers 422 naming what the schema cannot hold, and leaves the document as it was', async () => {

@@ -118,6 +118,18 @@ describe('markdown of rich-text documents', () => {
     expect(unsupportedMessage('Intro\n\n<div>raw</div>')).toContain('an HTML block (line 3)');
     expect(unsupportedMessage('Some <b>bold</b> text')).toContain('inline HTML');
     expect(unsupportedMessage('- # A heading in a list item')).toContain('a list item that starts with something other than text (heading)');
+    // What the schema would change silently: Tiptap's code mark carries no other mark, and
+    // the fragment keeps no marks on images (a README badge would lose its link).
+    expect(unsupportedMessage('Some **`bold code`** here')).toContain('code inside bold');
+    expect(unsupportedMessage('See [`the API`](https://example.com/api).')).toContain('code inside a link');
+    expect(unsupportedMessage('[![build](https://ci.example/badge.svg)](https://ci.example)')).toContain('an image inside a link');
+    // markdown-it stops reading blocks nested deeper than its limit.
+    expect(unsupportedMessage(`${'>'.repeat(60)} deep secret`)).toContain('nested more than');
+  });
+
+  it('reads a task marker as a marker even where a reference definition would make it a link, and keeps a code block\'s blank last line', () => {
+    expect(markdown.serialize(markdown.parse('- [x] done\n\n[x]: https://example.com/elsewhere'))).toBe('- [x] done');
+    expect(markdown.serialize(markdown.parse('```\ncode\n\n```'))).toBe('```\ncode\n\n```');
   });
 
   it('splits a list that mixes task items and plain items where the kind changes, keeping every item', () => {
@@ -158,6 +170,43 @@ describe('writing rich-text documents', () => {
     for (const index of [0, 1, 3]) expect(after[index]).toBe(before[index]);
     expect(prosemirrorFormat.render(doc)).toBe('# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.');
     expect(doc.transact(() => prosemirrorFormat.replace(doc, prosemirrorFormat.render(doc)))).toBe(false);
+  });
+
+  it('matches blocks by content: a paragraph added at the top moves no one\'s text into another paragraph', () => {
+    const paragraphs = ['The quick brown fox jumps.', 'Budget is approved for Q3.', 'Alice owns the launch plan.', 'Risks: supplier delay.'];
+    const text = paragraphs.join('\n\n');
+    const textOf = (doc: Y.Doc, start: string) => {
+      const element = doc.getXmlFragment(FRAGMENT).toArray().find((child) => (child as Y.XmlElement).toString().includes(start)) as Y.XmlElement;
+      return element.get(0) as Y.XmlText;
+    };
+    // Without a base: the person keeps typing into the paragraph they were in after the write.
+    const live = richDoc(text);
+    const alice = textOf(live, 'Alice');
+    live.transact(() => prosemirrorFormat.replace(live, `Summary first.\n\n${text.replace('supplier delay', 'supplier delay (mitigated)')}`));
+    alice.insert(alice.length - 1, ' (typed after)');
+    expect(prosemirrorFormat.render(live)).toBe(
+      'Summary first.\n\nThe quick brown fox jumps.\n\nBudget is approved for Q3.\n\nAlice owns the launch plan (typed after).\n\nRisks: supplier delay (mitigated).',
+    );
+    // With a base: typing in the base's paragraph, concurrent with the agent's change, stays there.
+    const base = richDoc(text);
+    const baseUpdates = [Y.encodeStateAsUpdate(base)];
+    const person = docFromUpdates(baseUpdates);
+    const typed = textOf(person, 'Alice');
+    typed.insert(typed.length - 1, ' (typed live)');
+    const update = changeAgainstBase(prosemirrorFormat, baseUpdates, (current) => `Summary first.\n\n${current.replace('supplier delay', 'supplier delay (mitigated)')}`);
+    Y.applyUpdate(person, update!);
+    expect(prosemirrorFormat.render(person)).toBe(
+      'Summary first.\n\nThe quick brown fox jumps.\n\nBudget is approved for Q3.\n\nAlice owns the launch plan (typed live).\n\nRisks: supplier delay (mitigated).',
+    );
+  });
+
+  it('leaves alone what it cannot render: a text directly under the fragment neither breaks a read nor is deleted by a write', () => {
+    const doc = richDoc('One paragraph.');
+    doc.getXmlFragment(FRAGMENT).insert(0, [new Y.XmlText('stray text')]);
+    expect(prosemirrorFormat.render(doc)).toBe('One paragraph.');
+    doc.transact(() => prosemirrorFormat.replace(doc, 'One paragraph.\n\nAnd another.'));
+    expect(prosemirrorFormat.render(doc)).toBe('One paragraph.\n\nAnd another.');
+    expect((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlText).toString()).toBe('stray text');
   });
 
   it('refuses unsupported markdown before touching the document', () => {
