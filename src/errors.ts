@@ -35,6 +35,10 @@ export const ERRORS = {
   LAST_OWNER: { status: 409, title: 'A workspace keeps at least one owner; make someone else owner first' },
   TOO_MANY_INVITATIONS: { status: 409, title: 'Too many pending invitations here; revoke some first' },
   VERSION_NAME_TAKEN: { status: 409, title: 'This document already has a version with that name' },
+  UNSUPPORTED_CONTENT: {
+    status: 409,
+    title: 'The document holds content this server cannot read (the detail names it): a write would delete it, so nothing was applied',
+  },
   API_KEY_LIMIT: { status: 409, title: 'Too many active API keys: revoke one before making another' },
   PRECONDITION_FAILED: { status: 412, title: 'The document is no longer at the version given in If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },

@@ -66,8 +66,13 @@ export function richTextMap(fragment: Y.XmlFragment, markdown: string): TextMap 
         end: Y.createRelativePositionFromTypeIndex(end.type, end.index + 1, -1),
       };
     },
-    offsetOf(position, edge) {
-      if (!(position.type instanceof Y.XmlText)) return null;
+    offsetOf(given, edge) {
+      // A position in another replica of the document (the map may be made on a copy): the same place here.
+      const position =
+        given.type.doc === fragment.doc || !fragment.doc
+          ? given
+          : Y.createAbsolutePositionFromRelativePosition(Y.createRelativePositionFromTypeIndex(given.type, given.index), fragment.doc);
+      if (!position || !(position.type instanceof Y.XmlText)) return null;
       const at = offsets.get(position.type);
       const offset = edge === 'start' ? at?.[position.index] : at?.[position.index - 1];
       if (offset === undefined || offset === -1) return null;

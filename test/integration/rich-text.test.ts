@@ -139,6 +139,31 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     }
   });
 
+  it("refuses an agent's write with 409 while a person's editor holds a mark the schema lacks (a stock Tiptap's underline), and deletes nothing", async () => {
+    const id = uniqueDocId('rich-unknown');
+    await rest.post('/documents', { id, format: 'prosemirror', content: 'Underlined soon.\n\nAgent text.' });
+    const person = yWebsocketClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      ((person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).format(0, 'Underlined'.length, { underline: {} });
+      const stored = async () => {
+        const copy = new Y.Doc();
+        Y.applyUpdate(copy, (await rest.get(`/documents/${id}/update`)).body as Uint8Array);
+        return JSON.stringify(((copy.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).toDelta()).includes('underline');
+      };
+      await waitFor(stored, 'the underline to be stored');
+      const refused = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Agent text.', replace: 'Agent text, changed.' }] });
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('UNSUPPORTED_CONTENT');
+      expect(refused.body.detail).toContain("the 'underline' mark");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const paragraph = (person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
+      expect(paragraph.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' soon.' }]);
+    } finally {
+      person.provider.destroy();
+    }
+  });
+
   it('answers 422 naming what the schema cannot hold, and leaves the document as it was', async () => {
     const id = uniqueDocId('rich-refused');
     const created = await rest.post('/documents', { id, format: 'prosemirror', content: 'Kept as it is.' });

@@ -106,6 +106,18 @@ describe('comment anchors in rich text: markdown offsets to positions in the fra
     expect(resolveAnchor(other, now, anchor)).toEqual({ from: 19, to: 32, text: 'quick **brown' });
   });
 
+  it('resolves in a document that holds content the schema lacks (its map is made on a copy), which stays as it is', () => {
+    const doc = richDoc();
+    const anchor = createAnchor(prosemirrorFormat.textMap(doc), rangeOf(content, { quote: 'feed the fox' }));
+    paragraph(doc).format(0, 3, { underline: {} });
+    // The paragraph with the unknown mark is not rendered (y-prosemirror cannot build it), but
+    // the document keeps it, and the anchor in the task item is found.
+    const map = prosemirrorFormat.textMap(doc);
+    expect(map.markdown).toBe('# Notes\n\n- [ ] feed the fox');
+    expect(resolveAnchor(doc, map, anchor)).toEqual({ from: 15, to: 27, text: 'feed the fox' });
+    expect(paragraph(doc).toDelta()[0]).toEqual({ insert: 'The', attributes: { underline: {} } });
+  });
+
   it('refuses a range that holds only markup, and detaches when the text is deleted', () => {
     const doc = richDoc();
     const map = prosemirrorFormat.textMap(doc);

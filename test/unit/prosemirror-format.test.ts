@@ -209,6 +209,26 @@ describe('writing rich-text documents', () => {
     expect((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlText).toString()).toBe('stray text');
   });
 
+  it('refuses to write a document holding a mark or an element the schema has no name for, instead of deleting it', () => {
+    for (const [what, add] of [
+      ["the 'underline' mark", (doc: Y.Doc) => ((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).format(0, 4, { underline: {} })],
+      ["a 'table' element", (doc: Y.Doc) => doc.getXmlFragment(FRAGMENT).insert(1, [new Y.XmlElement('table')])],
+    ] as const) {
+      const doc = richDoc('Some words here.\n\nAnother paragraph.');
+      add(doc);
+      const state = Y.encodeStateAsUpdate(doc);
+      let refused: unknown;
+      try {
+        doc.transact(() => prosemirrorFormat.replace(doc, 'Another text.'));
+      } catch (error) {
+        refused = error;
+      }
+      expect((refused as AppError).code).toBe('UNSUPPORTED_CONTENT');
+      expect((refused as AppError).message).toContain(what);
+      expect(Y.encodeStateAsUpdate(doc)).toEqual(state);
+    }
+  });
+
   it('refuses unsupported markdown before touching the document', () => {
     const doc = richDoc('Kept as it is.');
     const state = Y.encodeStateVector(doc);
