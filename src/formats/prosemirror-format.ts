@@ -4,7 +4,7 @@ import { richTextMarkdown } from './prosemirror-markdown.ts';
 import { reconcileFragment, renderFragment } from './prosemirror-reconcile.ts';
 import { FRAGMENT, richTextSchema } from './prosemirror-schema.ts';
 import { richTextMap } from './prosemirror-text-map.ts';
-import { unknownContent } from './prosemirror-unknown.ts';
+import { unknownContent, withoutUnknownContent } from './prosemirror-unknown.ts';
 import type { ContentFormat } from './ports.ts';
 
 const schema = richTextSchema();
@@ -12,15 +12,18 @@ const markdown = richTextMarkdown(schema);
 
 /**
  * The fragment to render for reading. y-prosemirror deletes what it cannot build while it
- * renders, so a document holding something the schema lacks is rendered from a copy: a read
- * never changes the document, and a write then sees the content and refuses (replace).
+ * renders (a paragraph with one mark it does not know), so a document holding something the
+ * schema lacks is rendered from a copy without it: a read shows the words and never changes
+ * the document, and a write then sees the content and refuses (replace).
  */
 function readable(doc: Y.Doc): Y.XmlFragment {
   const fragment = doc.getXmlFragment(FRAGMENT);
   if (!unknownContent(fragment, schema)) return fragment;
   const copy = new Y.Doc();
   Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-  return copy.getXmlFragment(FRAGMENT);
+  const readableCopy = copy.getXmlFragment(FRAGMENT);
+  copy.transact(() => withoutUnknownContent(readableCopy, schema));
+  return readableCopy;
 }
 
 /**

@@ -27,3 +27,28 @@ export function unknownContent(fragment: Y.XmlFragment, schema: Schema): string 
   }
   return null;
 }
+
+/**
+ * Makes `fragment` (a copy's) readable by the schema: marks it lacks are taken off the text
+ * (the words stay), elements it lacks are removed. Never for a document people edit: it is
+ * for rendering a copy, since y-prosemirror would otherwise leave out the whole block.
+ */
+export function withoutUnknownContent(fragment: Y.XmlFragment, schema: Schema): void {
+  for (const child of fragment.toArray()) {
+    if (child instanceof Y.XmlElement) {
+      if (schema.nodes[child.nodeName]) withoutUnknownContent(child, schema);
+      else fragment.delete(fragment.toArray().indexOf(child), 1);
+    } else if (child instanceof Y.XmlText) {
+      let index = 0;
+      for (const op of child.toDelta() as { insert: string | object; attributes?: Record<string, unknown> }[]) {
+        const length = typeof op.insert === 'string' ? op.insert.length : 1;
+        const unknown = Object.keys(op.attributes ?? {}).filter((attribute) => {
+          const mark = attribute.replace(HASHED_MARK, '');
+          return mark !== 'ychange' && !schema.marks[mark];
+        });
+        if (unknown.length > 0) child.format(index, length, Object.fromEntries(unknown.map((attribute) => [attribute, null])));
+        index += length;
+      }
+    }
+  }
+}

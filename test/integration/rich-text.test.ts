@@ -159,6 +159,8 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
       await new Promise((resolve) => setTimeout(resolve, 200));
       const paragraph = (person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
       expect(paragraph.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' soon.' }]);
+      // Reads show the words; the mark stays in the document.
+      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Underlined soon.\n\nAgent text.');
     } finally {
       person.provider.destroy();
     }

@@ -110,11 +110,10 @@ describe('comment anchors in rich text: markdown offsets to positions in the fra
     const doc = richDoc();
     const anchor = createAnchor(prosemirrorFormat.textMap(doc), rangeOf(content, { quote: 'feed the fox' }));
     paragraph(doc).format(0, 3, { underline: {} });
-    // The paragraph with the unknown mark is not rendered (y-prosemirror cannot build it), but
-    // the document keeps it, and the anchor in the task item is found.
+    // The read shows the words without the mark it does not know; the document keeps the mark.
     const map = prosemirrorFormat.textMap(doc);
-    expect(map.markdown).toBe('# Notes\n\n- [ ] feed the fox');
-    expect(resolveAnchor(doc, map, anchor)).toEqual({ from: 15, to: 27, text: 'feed the fox' });
+    expect(map.markdown).toBe(content);
+    expect(resolveAnchor(doc, map, anchor)).toEqual({ from: 41, to: 53, text: 'feed the fox' });
     expect(paragraph(doc).toDelta()[0]).toEqual({ insert: 'The', attributes: { underline: {} } });
   });
 
