@@ -111,7 +111,6 @@ function unsupported(construct: string, line?: number): never {
   throw new AppError('UNSUPPORTED_MARKDOWN', `A rich-text document cannot hold ${construct}${where}; write it another way or use a markdown document`);
 }
 
-/** Blocks the schema holds only in some places: list items start with a paragraph. */
 /** How deep markdown-it nests blocks before it stops reading them (its CommonMark preset: 20). */
 const MAX_NESTING = 50;
 
@@ -133,6 +132,7 @@ function checkInline(tokens: readonly Token[], line: number | undefined): void {
   }
 }
 
+/** What the schema has no node for, nests deeper than markdown-it reads, or holds only in some places (list items start with a paragraph). */
 function checkTokens(tokens: readonly Token[]): void {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;

@@ -4,6 +4,14 @@ import * as Y from 'yjs';
 /** y-prosemirror names a mark that overlaps itself `name--<8 characters of hash>`. */
 const HASHED_MARK = /--[a-zA-Z0-9+/=]{8}$/;
 
+const markOf = (attribute: string) => attribute.replace(HASHED_MARK, '');
+
+/** A text attribute that stands for a mark the schema lacks (`ychange` is y-prosemirror's own). */
+function isUnknownMark(attribute: string, schema: Schema): boolean {
+  const mark = markOf(attribute);
+  return mark !== 'ychange' && !schema.marks[mark];
+}
+
 /**
  * The first thing in the fragment the schema has no name for (an element or a mark a client
  * with other extensions wrote, such as a stock Tiptap's underline), described for a person;
@@ -18,10 +26,8 @@ export function unknownContent(fragment: Y.XmlFragment, schema: Schema): string 
       if (inside) return inside;
     } else if (child instanceof Y.XmlText) {
       for (const op of child.toDelta() as { attributes?: Record<string, unknown> }[]) {
-        for (const attribute of Object.keys(op.attributes ?? {})) {
-          const mark = attribute.replace(HASHED_MARK, '');
-          if (mark !== 'ychange' && !schema.marks[mark]) return `the '${mark}' mark`;
-        }
+        const unknown = Object.keys(op.attributes ?? {}).find((attribute) => isUnknownMark(attribute, schema));
+        if (unknown) return `the '${markOf(unknown)}' mark`;
       }
     }
   }
@@ -42,10 +48,7 @@ export function withoutUnknownContent(fragment: Y.XmlFragment, schema: Schema): 
       let index = 0;
       for (const op of child.toDelta() as { insert: string | object; attributes?: Record<string, unknown> }[]) {
         const length = typeof op.insert === 'string' ? op.insert.length : 1;
-        const unknown = Object.keys(op.attributes ?? {}).filter((attribute) => {
-          const mark = attribute.replace(HASHED_MARK, '');
-          return mark !== 'ychange' && !schema.marks[mark];
-        });
+        const unknown = Object.keys(op.attributes ?? {}).filter((attribute) => isUnknownMark(attribute, schema));
         if (unknown.length > 0) child.format(index, length, Object.fromEntries(unknown.map((attribute) => [attribute, null])));
         index += length;
       }

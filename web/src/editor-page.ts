@@ -40,8 +40,6 @@ async function main(): Promise<void> {
     status.textContent = key ? 'This link does not open this document (wrong, or replaced by new links).' : 'Sign in, or open the document with its link.';
     return;
   }
-  // Rich text opens in Tiptap, markdown in CodeMirror (a new id is a markdown document).
-  const rich = found?.format === 'prosemirror';
   // 404: a new id, which the socket creates if this credential may create documents.
   const shownTitle = typeof title === 'string' && title ? title : documentId;
   byId('doc-title').textContent = shownTitle;
@@ -50,7 +48,8 @@ async function main(): Promise<void> {
   // Tiptap is loaded only for rich text, so that a markdown document's page stays as small as
   // it was; before connecting, since nothing may wait between connecting and listening for
   // what the server grants (the answer would be missed, and the editor stay read-only).
-  const tiptap = rich ? await import('./editor/tiptap.ts') : null;
+  // Rich text opens in Tiptap, markdown in CodeMirror (a new id is a markdown document).
+  const tiptap = found?.format === 'prosemirror' ? await import('./editor/tiptap.ts') : null;
   const connection = connect(documentId, api, key !== null || currentSession() !== null);
   const { provider, doc, text } = connection;
   const awareness = provider.awareness!;
@@ -61,7 +60,7 @@ async function main(): Promise<void> {
   const editor = tiptap
     ? tiptap.createRichEditor(byId('editor'), doc, provider, personFor(awareness.clientID, displayName()))
     : markdownEditor(text, awareness, provider);
-  if (rich) byId('preview').textContent = 'A rich-text document: the editor shows it as it reads. Agents read and write it as markdown.';
+  if (tiptap) byId('preview').textContent = 'A rich-text document: the editor shows it as it reads. Agents read and write it as markdown.';
   nameInput.value = displayName();
   announceSelf(awareness, nameInput.value);
   nameInput.addEventListener('change', () => {
