@@ -9,6 +9,7 @@ import { contentFormat } from '../formats/formats.ts';
 import type { ContentFormat } from '../formats/ports.ts';
 import { DIFF_LIMITS, type DiffLimits } from '../formats/text-diff.ts';
 import { contentBytesAtMost, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
+import { baseStateOf, typeChangedSince, typesDeletedBy } from './lost-edits.ts';
 import { docFromUpdates, missingDependencies } from './yjs-state.ts';
 
 /**
@@ -87,7 +88,7 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
   }
 
   /** The change as a Yjs update made by a fresh client on version `base`, or null if it changes nothing. */
-  async function updateAgainst(id: string, format: ContentFormat, base: number, next: (text: string) => string): Promise<Uint8Array | null> {
+  async function updateAgainst(id: string, format: ContentFormat, base: number, next: (text: string) => string): Promise<BaseChange | null> {
     const updates = await stored.loadAt(id, base);
     if (!updates) {
       throw new AppError('BASE_VERSION_GONE', `Version ${base} of ${id} is older than its kept history; read it again`);
@@ -145,13 +146,14 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
         author,
       );
     } else {
-      const update = await updateAgainst(id, format, base, wantedText(change));
-      seq = update
+      const based = await updateAgainst(id, format, base, wantedText(change));
+      seq = based
         ? await live.write(
             id,
             (doc, size) => {
-              requireRoomFor(doc, size, update);
-              Y.applyUpdate(doc, update);
+              requireRoomFor(doc, size, based.update);
+              based.requireNothingLost(doc);
+              Y.applyUpdate(doc, based.update);
             },
             author,
           )
@@ -182,6 +184,16 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
   };
 }
 
+/** A change made on a rebuild of its base: the update to merge, and what it deletes there. */
+export interface BaseChange {
+  update: Uint8Array;
+  /**
+   * Refuses (EDIT_CONFLICT) to merge into `live` a change that deletes a block someone changed
+   * after the base (lost-edits.ts): merging would delete their change with it.
+   */
+  requireNothingLost(live: Y.Doc): void;
+}
+
 /**
  * The base-version merge: `next` applied to a rebuild of the base (`baseUpdates`, its snapshot
  * and log) by a fresh Yjs client, as the update that merging into the live document takes,
@@ -192,17 +204,54 @@ export function changeAgainstBase(
   baseUpdates: readonly Uint8Array[],
   next: (text: string) => string,
   limits: DiffLimits = DIFF_LIMITS,
-): Uint8Array | null {
+): BaseChange | null {
   const doc = docFromUpdates(baseUpdates);
   try {
     const before = Y.encodeStateVector(doc);
+    const base = baseStateOf(doc);
     const wanted = next(format.render(doc));
     let changed = false;
+    let deletedTypes: Y.ID[] = [];
+    doc.once('afterTransaction', (transaction: Y.Transaction) => {
+      deletedTypes = typesDeletedBy(transaction);
+    });
     doc.transact(() => {
       changed = format.replace(doc, wanted, limits);
     });
-    return changed ? Y.encodeStateAsUpdate(doc, before) : null;
+    if (!changed) return null;
+    return {
+      update: Y.encodeStateAsUpdate(doc, before),
+      requireNothingLost(live) {
+        const lost = typeChangedSince(live, deletedTypes, base);
+        if (lost) {
+          throw new AppError(
+            'EDIT_CONFLICT',
+            `The change deletes, moves or joins a block that someone edited after the version it was made on (${describe(lost)}); merging it would delete their edit, so nothing was applied. Read the document again and send the change against the new version.`,
+          );
+        }
+      },
+    };
   } finally {
     doc.destroy();
   }
+}
+
+/** A block, for a person: its kind and how it starts. */
+function describe(type: Y.AbstractType<unknown>): string {
+  if (!(type instanceof Y.XmlElement)) return 'a part of the document';
+  const words = textOf(type).trim().slice(0, 40);
+  return `the ${type.nodeName}${words ? ` that starts "${words}"` : ''}`;
+}
+
+function textOf(type: Y.XmlElement): string {
+  return type
+    .toArray()
+    .map((child) =>
+      child instanceof Y.XmlText
+        ? (child.toDelta() as { insert: unknown }[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('')
+        : child instanceof Y.XmlElement
+          ? ` ${textOf(child)}`
+          : '',
+    )
+    .join('');
 }

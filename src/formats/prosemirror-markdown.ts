@@ -216,8 +216,9 @@ const VISIBLE_TAIL = 256;
  * MAX_DOCUMENT_BYTES is 8 MiB). Here `out` shows the serializer only the end of what was
  * written, and what scrolls out of it is kept in pieces that are joined once, at the end.
  */
-function chunkedOutput(state: MarkdownSerializerState): { text(): string } {
+function chunkedOutput(state: MarkdownSerializerState): { text(): string; length(): number } {
   const pieces: string[] = [];
+  let scrolled = 0;
   let tail = '';
   Object.defineProperty(state, 'out', {
     get: () => tail,
@@ -225,21 +226,37 @@ function chunkedOutput(state: MarkdownSerializerState): { text(): string } {
     set: (value: string) => {
       tail = value;
       if (tail.length > 2 * VISIBLE_TAIL) {
-        pieces.push(tail.slice(0, tail.length - VISIBLE_TAIL));
+        const piece = tail.slice(0, tail.length - VISIBLE_TAIL);
+        pieces.push(piece);
+        scrolled += piece.length;
         tail = tail.slice(tail.length - VISIBLE_TAIL);
       }
     },
   });
-  return { text: () => pieces.join('') + tail };
+  return { text: () => pieces.join('') + tail, length: () => scrolled + tail.length };
 }
 
 /** Lists whose markers are alike: a bullet list and a task list in a row would merge too. */
 const LIST_MARKERS: Record<string, string> = { bulletList: 'bullet', taskList: 'bullet', orderedList: 'ordered' };
 
+/**
+ * A document's markdown, and where each of its nodes is in it: from just after the node
+ * before it ends (a node's range starts with the blank line or list marker that separates it)
+ * to where the node itself ends. A node that writes nothing (an empty paragraph) has an empty range.
+ */
+export interface Rendered {
+  text: string;
+  ranges: Map<ProseMirrorNode, readonly [start: number, end: number]>;
+}
+
 export interface RichTextMarkdown {
-  /** The document the markdown describes; UNSUPPORTED_MARKDOWN when the schema cannot hold all of it. */
-  parse(markdown: string): ProseMirrorNode;
-  serialize(doc: ProseMirrorNode): string;
+  /**
+   * The document the markdown describes, and its own rendering (what `serialize` writes for
+   * it, which a document read back reads as); UNSUPPORTED_MARKDOWN when the schema cannot
+   * hold all of it.
+   */
+  parse(markdown: string): { doc: ProseMirrorNode; rendered: Rendered };
+  serialize(doc: ProseMirrorNode): Rendered;
 }
 
 export function richTextMarkdown(schema: Schema): RichTextMarkdown {
@@ -271,6 +288,14 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
     code_inline: { mark: 'code', noCloseToken: true },
   });
 
+  /** Where the nodes of the document being serialized start and end in the output (Rendered.ranges). */
+  let recording: { output: { length(): number }; ranges: Rendered['ranges'] } | null = null;
+  type NodeSerializer = MarkdownSerializer['nodes'][string];
+  const recorded = (write: NodeSerializer): NodeSerializer => (state, node, parent, index) => {
+    const start = recording!.output.length();
+    write(state, node, parent, index);
+    recording!.ranges.set(node, [start, recording!.output.length()]);
+  };
   const nodes = defaultMarkdownSerializer.nodes;
   // Two lists in a row are one list in CommonMark unless their markers differ: every other one
   // of a run of lists of a kind takes the other marker.
@@ -288,7 +313,7 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
     state.renderList(node, '  ', () => bullet);
   };
   const serializer = new MarkdownSerializer(
-    {
+    Object.fromEntries(Object.entries({
       blockquote: nodes.blockquote!,
       paragraph: nodes.paragraph!,
       heading: (state, node) => {
@@ -339,7 +364,7 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
       image: nodes.image!,
       hardBreak: nodes.hard_break!,
       text: nodes.text!,
-    },
+    } satisfies MarkdownSerializer['nodes']).map(([name, write]) => [name, name === 'text' ? write : recorded(write)])),
     {
       italic: { open: '*', close: '*', mixable: true, expelEnclosingWhitespace: true },
       bold: { open: '**', close: '**', mixable: true, expelEnclosingWhitespace: true },
@@ -351,12 +376,18 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
     { escapeExtraCharacters: /&(?=#?\w+;)|<(?=[A-Za-z/!?])/g },
   );
   // Lists come out tight (no blank line between items): the schema does not keep which a list was.
-  const serialize = (doc: ProseMirrorNode) => {
+  const serialize = (doc: ProseMirrorNode): Rendered => {
     // MarkdownSerializer.serialize, but with the output kept in pieces (chunkedOutput).
     const state = new SerializerState(serializer.nodes, serializer.marks, { ...serializer.options, tightLists: true });
     const output = chunkedOutput(state);
-    state.renderContent(doc);
-    return output.text();
+    const ranges: Rendered['ranges'] = new Map();
+    recording = { output, ranges };
+    try {
+      state.renderContent(doc);
+    } finally {
+      recording = null;
+    }
+    return { text: output.text(), ranges };
   };
 
   return {
@@ -372,8 +403,9 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
       // What is accepted reads back as it was written: markup the serializer cannot write back
       // (rare overlaps of emphasis and code, characters that stand for line breaks) is refused
       // rather than changed the next time an agent reads and writes the document.
-      if (!parser.parse(serialize(doc)).eq(doc)) unsupported('markup that would not read back the same once rendered (overlapping emphasis, or a character reference standing for a line break or tab)');
-      return doc;
+      const rendered = serialize(doc);
+      if (!parser.parse(rendered.text).eq(doc)) unsupported('markup that would not read back the same once rendered (overlapping emphasis, or a character reference standing for a line break or tab)');
+      return { doc, rendered };
     },
     serialize,
   };

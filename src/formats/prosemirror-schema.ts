@@ -28,3 +28,21 @@ export const FRAGMENT = 'default';
 export function richTextSchema(): Schema {
   return getSchema(RICH_TEXT_EXTENSIONS);
 }
+
+const isText = (value: unknown) => typeof value === 'string';
+const isTextOrNone = (value: unknown) => value === null || typeof value === 'string';
+
+/**
+ * The attributes markdown writes, by node or mark, with the values it can write: an element
+ * whose value is out of range does not fit the document (a heading of level 9 has no
+ * markdown), and is left as it is. Other attributes (an image's width, a link's target) have
+ * no markdown at all.
+ */
+export const MARKDOWN_ATTRIBUTES: Readonly<Record<string, Readonly<Record<string, (value: unknown) => boolean>>>> = {
+  heading: { level: (value) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 6 },
+  orderedList: { start: (value) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 999_999_999 },
+  taskItem: { checked: (value) => typeof value === 'boolean' },
+  codeBlock: { language: (value) => value === null || (typeof value === 'string' && !/[\r\n]/.test(value)) },
+  image: { src: isText, alt: isTextOrNone, title: isTextOrNone },
+  link: { href: isText, title: isTextOrNone },
+};

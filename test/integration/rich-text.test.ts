@@ -139,28 +139,58 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     }
   });
 
-  it("refuses an agent's write with 409 while a person's editor holds a mark the schema lacks (a stock Tiptap's underline), and deletes nothing", async () => {
+  it("keeps a mark the schema lacks (a stock Tiptap's underline): an agent's write elsewhere applies, one that rewrites its paragraph is refused with 409, and nothing is deleted", async () => {
     const id = uniqueDocId('rich-unknown');
     await rest.post('/documents', { id, format: 'prosemirror', content: 'Underlined soon.\n\nAgent text.' });
     const person = yWebsocketClient(node.wsUrl, id);
     try {
       await whenSynced(person.provider);
-      ((person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).format(0, 'Underlined'.length, { underline: {} });
+      const underlined = (person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
+      underlined.format(0, 'Underlined'.length, { underline: {} });
       const stored = async () => {
         const copy = new Y.Doc();
         Y.applyUpdate(copy, (await rest.get(`/documents/${id}/update`)).body as Uint8Array);
         return JSON.stringify(((copy.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).toDelta()).includes('underline');
       };
       await waitFor(stored, 'the underline to be stored');
-      const refused = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Agent text.', replace: 'Agent text, changed.' }] });
+      const refused = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Underlined soon.', replace: 'Underlined later.' }] });
       expect(refused.status).toBe(409);
       expect(refused.body.code).toBe('UNSUPPORTED_CONTENT');
       expect(refused.body.detail).toContain("the 'underline' mark");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const paragraph = (person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
-      expect(paragraph.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' soon.' }]);
+      const applied = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Agent text.', replace: 'Agent text, changed.' }] });
+      expect(applied.status).toBe(200);
+      await waitFor(() => prosemirrorFormat.render(person.doc) === 'Underlined soon.\n\nAgent text, changed.', "the agent's write to reach the person");
+      expect(underlined.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' soon.' }]);
       // Reads show the words; the mark stays in the document.
-      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Underlined soon.\n\nAgent text.');
+      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Underlined soon.\n\nAgent text, changed.');
+    } finally {
+      person.provider.destroy();
+    }
+  });
+
+  it("refuses with 409 an agent's patch from an older version that would delete a paragraph a person typed in since, and applies nothing", async () => {
+    const id = uniqueDocId('rich-lost');
+    const created = await rest.post('/documents', { id, format: 'prosemirror', content: 'Alpha one.\n\nBravo two.\n\nCharlie three.' });
+    const base = created.body.version as number;
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      const bravo = (person.doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;
+      bravo.insert(0, 'Typed: ');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+      // The agent, from the version before the typing, joins Bravo into Alpha's paragraph.
+      const refused = await rest.patch(`/documents/${id}`, { base, edits: [{ find: 'Alpha one.\n\nBravo two.', replace: 'Alpha one. Bravo two.' }] });
+      expect(refused.status).toBe(409);
+      expect(refused.body.code).toBe('EDIT_CONFLICT');
+      expect(refused.body.detail).toContain('Typed: Bravo two.');
+      const expected = 'Alpha one.\n\nTyped: Bravo two.\n\nCharlie three.';
+      expect((await rest.get(`/documents/${id}`, { accept: 'text/markdown' })).body).toBe(expected);
+      expect(prosemirrorFormat.render(person.doc)).toBe(expected);
+      // Read again and sent against the new version, the same change applies.
+      const current = (await rest.get(`/documents/${id}`)).body.version as number;
+      const applied = await rest.patch(`/documents/${id}`, { base: current, edits: [{ find: 'Alpha one.\n\nTyped: Bravo two.', replace: 'Alpha one. Typed: Bravo two.' }] });
+      expect(applied.status).toBe(200);
+      await waitFor(() => prosemirrorFormat.render(person.doc) === 'Alpha one. Typed: Bravo two.\n\nCharlie three.', 'the applied change to reach the person');
     } finally {
       person.provider.destroy();
     }

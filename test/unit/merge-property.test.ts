@@ -87,7 +87,7 @@ function texts(seg: Segment, index: number) {
  * agent's. Null when that changes nothing; otherwise applying it to the base gives the agent's text.
  */
 function agentChange(baseUpdates: Uint8Array[], base: string, agentText: string, limits: DiffLimits): Uint8Array | null {
-  const update = changeAgainstBase(
+  const change = changeAgainstBase(
     markdownFormat,
     baseUpdates,
     (text: string) => {
@@ -96,6 +96,7 @@ function agentChange(baseUpdates: Uint8Array[], base: string, agentText: string,
     },
     limits,
   );
+  const update = change?.update ?? null;
   if (agentText === base) {
     expect(update).toBeNull();
     return null;

@@ -15,7 +15,12 @@ import { FRAGMENT, richTextSchema } from '../../src/formats/prosemirror-schema.t
  * refused by name; a write changes only the nodes it must.
  */
 
-const markdown = richTextMarkdown(richTextSchema());
+const richText = richTextMarkdown(richTextSchema());
+/** The parsed document and its markdown, without the rendering's ranges. */
+const markdown = {
+  parse: (text: string) => richText.parse(text).doc,
+  serialize: (doc: Parameters<typeof richText.serialize>[0]) => richText.serialize(doc).text,
+};
 const commonmark = MarkdownIt('commonmark', { html: true }).enable('strikethrough');
 
 function unsupportedMessage(input: string): string {
@@ -194,7 +199,7 @@ describe('writing rich-text documents', () => {
     const typed = textOf(person, 'Alice');
     typed.insert(typed.length - 1, ' (typed live)');
     const update = changeAgainstBase(prosemirrorFormat, baseUpdates, (current) => `Summary first.\n\n${current.replace('supplier delay', 'supplier delay (mitigated)')}`);
-    Y.applyUpdate(person, update!);
+    Y.applyUpdate(person, update!.update);
     expect(prosemirrorFormat.render(person)).toBe(
       'Summary first.\n\nThe quick brown fox jumps.\n\nBudget is approved for Q3.\n\nAlice owns the launch plan (typed live).\n\nRisks: supplier delay (mitigated).',
     );
@@ -209,23 +214,137 @@ describe('writing rich-text documents', () => {
     expect((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlText).toString()).toBe('stray text');
   });
 
-  it('refuses to write a document holding a mark or an element the schema has no name for, instead of deleting it', () => {
-    for (const [what, add] of [
-      ["the 'underline' mark", (doc: Y.Doc) => ((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).format(0, 4, { underline: {} })],
-      ["a 'table' element", (doc: Y.Doc) => doc.getXmlFragment(FRAGMENT).insert(1, [new Y.XmlElement('table')])],
-    ] as const) {
+  it("leaves alone what other clients wrote that does not fit: reads neither fail nor change it, writes elsewhere keep it, rewriting its block is refused", () => {
+    const first = (doc: Y.Doc) => doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement;
+    const text = (doc: Y.Doc) => first(doc).get(0) as Y.XmlText;
+    const element = (name: string, children: (Y.XmlElement | Y.XmlText)[] = [], attrs: Record<string, unknown> = {}) => {
+      const made = new Y.XmlElement(name);
+      for (const [key, value] of Object.entries(attrs)) made.setAttribute(key, value as string);
+      made.insert(0, children);
+      return made;
+    };
+    // Elements that do not fit the schema: left out of reads, never touched by a write.
+    const misfits: [string, () => Y.XmlElement][] = [
+      ['an element the schema lacks', () => element('table', [element('paragraph', [new Y.XmlText('cell')])])],
+      ['a document inside the document', () => element('doc', [element('paragraph', [new Y.XmlText('inner')])])],
+      ["an element named 'text'", () => element('text')],
+      ['a paragraph in a paragraph', () => element('paragraph', [element('paragraph', [new Y.XmlText('nested')])])],
+      ['a list holding text', () => element('bulletList', [new Y.XmlText('loose')])],
+      ['a heading of level 9', () => element('heading', [new Y.XmlText('Deep')], { level: 9 })],
+    ];
+    for (const [what, misfit] of misfits) {
+      const doc = richDoc('Some words here.\n\nAnother paragraph.');
+      doc.getXmlFragment(FRAGMENT).insert(1, [misfit()]);
+      const stored = Y.encodeStateAsUpdate(doc);
+      expect(prosemirrorFormat.render(doc), what).toBe('Some words here.\n\nAnother paragraph.');
+      expect(prosemirrorFormat.textMap(doc).markdown, what).toBe('Some words here.\n\nAnother paragraph.');
+      expect(Y.encodeStateAsUpdate(doc), `${what}: reading changes nothing`).toEqual(stored);
+      const kept = (doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).toString();
+      doc.transact(() => prosemirrorFormat.replace(doc, 'Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.'));
+      expect(prosemirrorFormat.render(doc), what).toBe('Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.');
+      expect(doc.getXmlFragment(FRAGMENT).toArray().map((child) => child.toString()), `${what} is kept`).toContain(kept);
+    }
+    // Blocks that render without something they hold: shown without it; a write elsewhere
+    // applies, a write that rewrites them is refused.
+    const lossy: [string, (doc: Y.Doc) => void, string][] = [
+      ["the 'underline' mark", (doc) => text(doc).format(0, 4, { underline: {} }), 'Some words here.'],
+      ["the 'textAlign' attribute", (doc) => first(doc).setAttribute('textAlign', 'center'), 'Some words here.'],
+      ["a 'link' mark without a valid href", (doc) => text(doc).format(0, 4, { link: { href: null } }), 'Some words here.'],
+      ['an embedded object', (doc) => text(doc).insertEmbed(4, { widget: 1 }), 'Some words here.'],
+      ["the 'bold' mark together with marks it excludes", (doc) => text(doc).format(0, 4, { code: {}, bold: {} }), '`Some` words here.'],
+    ];
+    for (const [what, add, reads] of lossy) {
       const doc = richDoc('Some words here.\n\nAnother paragraph.');
       add(doc);
-      const state = Y.encodeStateAsUpdate(doc);
+      const stored = Y.encodeStateAsUpdate(doc);
+      expect(prosemirrorFormat.render(doc), what).toBe(`${reads}\n\nAnother paragraph.`);
+      expect(Y.encodeStateAsUpdate(doc), `${what}: reading changes nothing`).toEqual(stored);
+      const holding = first(doc).toString();
       let refused: unknown;
       try {
-        doc.transact(() => prosemirrorFormat.replace(doc, 'Another text.'));
+        doc.transact(() => prosemirrorFormat.replace(doc, `${reads.replace('here', 'there')}\n\nAnother paragraph.`));
       } catch (error) {
         refused = error;
       }
-      expect((refused as AppError).code).toBe('UNSUPPORTED_CONTENT');
+      expect((refused as AppError | undefined)?.code, what).toBe('UNSUPPORTED_CONTENT');
       expect((refused as AppError).message).toContain(what);
-      expect(Y.encodeStateAsUpdate(doc)).toEqual(state);
+      expect(Y.encodeStateAsUpdate(doc), `${what}: a refused write changes nothing`).toEqual(stored);
+      doc.transact(() => prosemirrorFormat.replace(doc, `${reads}\n\nAnother paragraph, changed.`));
+      expect(prosemirrorFormat.render(doc), what).toBe(`${reads}\n\nAnother paragraph, changed.`);
+      expect(first(doc).toString(), `${what} is kept`).toBe(holding);
+    }
+  });
+
+  it('changes, of two equal blocks, the one the writer edited, also in a list, while a person types in the other', () => {
+    for (const [text, edited, expected, typedAt] of [
+      [
+        'Intro\n\nTODO\n\nTODO\n\nEnd',
+        'Intro\n\nTODO done\n\nTODO\n\nEnd',
+        'Intro\n\nTODO done\n\nTODO typed live\n\nEnd',
+        (doc: Y.Doc) => doc.getXmlFragment(FRAGMENT).get(2) as Y.XmlElement,
+      ],
+      [
+        'Intro\n\n- TODO\n- TODO\n\nEnd',
+        'Intro\n\n- TODO done\n- TODO\n\nEnd',
+        'Intro\n\n- TODO done\n- TODO typed live\n\nEnd',
+        (doc: Y.Doc) => ((doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(1) as Y.XmlElement).get(0) as Y.XmlElement,
+      ],
+    ] as const) {
+      const baseUpdates = [Y.encodeStateAsUpdate(richDoc(text))];
+      const live = docFromUpdates(baseUpdates);
+      const second = typedAt(live);
+      (second.get(0) as Y.XmlText).insert(4, ' typed live');
+      const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => edited);
+      change!.requireNothingLost(live);
+      Y.applyUpdate(live, change!.update);
+      expect(prosemirrorFormat.render(live)).toBe(expected);
+      expect(typedAt(live)).toBe(second);
+    }
+  });
+
+  it("keeps an empty paragraph that markdown cannot show: a person typing into it keeps their words through an agent's write", () => {
+    const base = richDoc('First.\n\nLast.');
+    // The person pressed Enter after the first paragraph: an empty paragraph, in the base.
+    base.getXmlFragment(FRAGMENT).insert(1, [new Y.XmlElement('paragraph')]);
+    const baseUpdates = [Y.encodeStateAsUpdate(base)];
+    const live = docFromUpdates(baseUpdates);
+    (live.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).insert(0, [new Y.XmlText('Typed into the new line.')]);
+    const change = changeAgainstBase(prosemirrorFormat, baseUpdates, (current) => current.replace('Last.', 'Last, by the agent.'));
+    change!.requireNothingLost(live);
+    Y.applyUpdate(live, change!.update);
+    expect(prosemirrorFormat.render(live)).toBe('First.\n\nTyped into the new line.\n\nLast, by the agent.');
+  });
+
+  it('never loses typing to a change from an older version that moves, joins or re-nests blocks: where it would delete a block someone typed in, it is refused', () => {
+    const paragraphs = ['Alpha one.', 'Bravo two.', 'Charlie three.'];
+    const baseUpdates = [Y.encodeStateAsUpdate(richDoc(paragraphs.join('\n\n')))];
+    for (const [what, next] of [
+      ['moves a block', 'Alpha one.\n\nCharlie three.\n\nBravo two.'],
+      ['joins two blocks', 'Alpha one.\n\nBravo two. Charlie three.'],
+      ['puts a block in a list', 'Alpha one.\n\n- Bravo two.\n\nCharlie three.'],
+    ] as const) {
+      const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => next)!;
+      let refusals = 0;
+      paragraphs.forEach((words, index) => {
+        // A person types at the start of one paragraph on the live document; the change has not seen it.
+        const live = docFromUpdates(baseUpdates);
+        ((live.getXmlFragment(FRAGMENT).get(index) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'Typed: ');
+        let refused: unknown;
+        try {
+          change.requireNothingLost(live);
+        } catch (error) {
+          refused = error;
+        }
+        if (refused) {
+          refusals += 1;
+          expect((refused as AppError).code, what).toBe('EDIT_CONFLICT');
+          expect((refused as AppError).message, what).toContain(`"Typed: ${words}`);
+        } else {
+          Y.applyUpdate(live, change.update);
+          expect(prosemirrorFormat.render(live), `${what}, typing in "${words}"`).toContain('Typed: ');
+        }
+      });
+      expect(refusals, `${what}: the block it re-creates had typing in it once`).toBeGreaterThan(0);
     }
   });
 
@@ -247,7 +366,7 @@ describe('writing rich-text documents', () => {
     // The agent rewrites the last section against the base, which has not seen the typing.
     const update = changeAgainstBase(prosemirrorFormat, baseUpdates, (text) => text.replace('Omega paragraph.', 'Omega, patched by an agent.'));
     expect(update).not.toBeNull();
-    Y.applyUpdate(live, update!);
+    Y.applyUpdate(live, update!.update);
     expect(prosemirrorFormat.render(live)).toBe('# Plan\n\nAlpha (typed live) paragraph.\n\n## Later\n\nOmega, patched by an agent.');
     expect(live.getXmlFragment(FRAGMENT).get(1)).toBe(alpha);
     expect(live.getXmlFragment(FRAGMENT).get(3)).toBe(untouched);
