@@ -23,6 +23,7 @@ import { createNotificationRepository } from './storage/notification-repository.
 import { createWebhookService } from './docs/webhooks.ts';
 import { createWebhookRepository } from './storage/webhook-repository.ts';
 import { createDocumentService } from './docs/document-service.ts';
+import { createContentWorkPool } from './docs/content-work-pool.ts';
 import { createDocumentWriter } from './docs/document-writes.ts';
 import { createDocumentRepository } from './storage/document-repository.ts';
 import { createDocumentStore } from './storage/document-store.ts';
@@ -113,8 +114,10 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
     whenDurable: (id: string) => opLog.whenDurable(id),
   };
   const repository = createDocumentRepository(db.prisma);
-  const writer = createDocumentWriter({ repository, stored: store, live, maxDocumentBytes: config.maxDocumentBytes });
-  const documents = createDocumentService({ repository, stored: store, live, writer, maxDocumentBytes: config.maxDocumentBytes, events });
+  // One thread: the machine's other core is the event loop's.
+  const work = createContentWorkPool({ threads: 1 });
+  const writer = createDocumentWriter({ repository, stored: store, live, maxDocumentBytes: config.maxDocumentBytes, work });
+  const documents = createDocumentService({ repository, stored: store, live, writer, work, maxDocumentBytes: config.maxDocumentBytes, events });
   const history = createDocumentHistory({ repository, documents });
   const comments = createCommentService({ store: createCommentRepository(db.prisma), documents, jobs: publisher, logger });
   const notifications = createNotificationService(createNotificationRepository(db.prisma));
@@ -216,6 +219,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       await steps.run('sending the last document events', () => events.close());
       await steps.run('stopping background jobs', () => jobs.close());
       await steps.run('closing the bus', () => bus.close());
+      await steps.run('stopping the content work thread', () => work.close());
       await steps.run('closing the database', () => db.close());
     },
     abandon() {

@@ -8,8 +8,8 @@ import { isValidDocumentId } from './document-id.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
 import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { LiveDocuments, StoredDocuments } from './ports.ts';
-import { docFromUpdates, markdownOfUpdates, updateFromMarkdown } from './yjs-state.ts';
-import { contentFormat } from '../formats/formats.ts';
+import type { ContentWork } from './content-work.ts';
+import { docFromUpdates } from './yjs-state.ts';
 import type { DocumentFormat } from '../formats/ports.ts';
 
 export interface DocumentService {
@@ -50,6 +50,8 @@ interface ServiceDeps {
   stored: StoredDocuments;
   live: LiveDocuments;
   writer: DocumentWriter;
+  /** Where content is rendered and made (off the event loop for rich text). */
+  work: ContentWork;
   /** MAX_DOCUMENT_BYTES, for a new document's content (writes are checked by the writer). */
   maxDocumentBytes: number;
   /** Told when a document is deleted (webhooks). */
@@ -57,7 +59,7 @@ interface ServiceDeps {
 }
 
 /** Reads are served from storage, after this node's pending appends are durable. */
-export function createDocumentService({ repository, stored, live, writer, maxDocumentBytes, events }: ServiceDeps): DocumentService {
+export function createDocumentService({ repository, stored, live, writer, work, maxDocumentBytes, events }: ServiceDeps): DocumentService {
   async function describe(id: string): Promise<DocumentRecord> {
     await live.whenDurable(id);
     const record = await repository.find(id);
@@ -81,7 +83,7 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
     if (!updates) {
       throw new AppError('VERSION_NOT_FOUND', `${id} has no version ${version} (it is at ${record.version})`);
     }
-    return { version, content: markdownOfUpdates(await contentFormat(record.format), updates) };
+    return { version, content: await work.markdownOf(record.format, updates) };
   }
 
   return {
@@ -93,7 +95,8 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
         id: id ?? randomBytes(12).toString('base64url'),
         title: title ?? '',
         format,
-        initialUpdate: content ? updateFromMarkdown(await contentFormat(format), content) : undefined,
+        // A new document's content is a change on an empty one.
+        initialUpdate: content ? (await work.changeOn(format, [], { content }, maxDocumentBytes))?.update : undefined,
         idempotencyKey,
         workspaceId,
         ...keys.hashes,
@@ -105,7 +108,7 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
 
     async read(id) {
       const { record, updates } = await current(id);
-      return { record, content: markdownOfUpdates(await contentFormat(record.format), updates) };
+      return { record, content: await work.markdownOf(record.format, updates) };
     },
 
     list: (options) => repository.list(options),
@@ -140,7 +143,7 @@ export function createDocumentService({ repository, stored, live, writer, maxDoc
     async restore(id, version, options) {
       const { content } = await readVersion(id, version);
       const base = options.ifMatch ?? options.base ?? (await describe(id)).version;
-      return writer.write(id, { kind: 'text', next: () => content }, { ...options, base });
+      return writer.write(id, { kind: 'text', change: { content } }, { ...options, base });
     },
   };
 }

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 
 /** Yjs's delete set (its type is not exported under a name). */
-type DeleteSet = ReturnType<typeof Y.createDeleteSetFromStructStore>;
+type DeleteSet = Y.Snapshot['ds'];
 
 /**
  * A change made on a rebuild of an older version (the base) merges with what people did
@@ -10,16 +10,6 @@ type DeleteSet = ReturnType<typeof Y.createDeleteSetFromStructStore>;
  * a block deletes its element (Yjs has no move), so a person typing in that block would lose
  * their typing. This finds that case, so that the write is refused instead.
  */
-
-/** What the base held: which updates, and which of their items were deleted. */
-export interface BaseState {
-  readonly vector: Map<number, number>;
-  readonly deleted: DeleteSet;
-}
-
-export function baseStateOf(doc: Y.Doc): BaseState {
-  return { vector: Y.decodeStateVector(Y.encodeStateVector(doc)), deleted: Y.createDeleteSetFromStructStore(doc.store) };
-}
 
 /**
  * The types that a transaction on the base deletes, outermost only (a deleted list's items go
@@ -37,11 +27,11 @@ export function typesDeletedBy(transaction: Y.Transaction): Y.ID[] {
 }
 
 /**
- * The first of `types` (deleted by a change made on `base`) that `live` still has and that
+ * The first of `types` (deleted by a change made on the base, whose snapshot `base` is) that `live` still has and that
  * someone changed after the base: anything in it inserted, deleted or formatted since.
  * Undefined when deleting them all loses nothing of anyone's.
  */
-export function typeChangedSince(live: Y.Doc, types: readonly Y.ID[], base: BaseState): Y.AbstractType<unknown> | undefined {
+export function typeChangedSince(live: Y.Doc, types: readonly Y.ID[], base: Y.Snapshot): Y.AbstractType<unknown> | undefined {
   for (const id of types) {
     const item = Y.getItem(live.store, id);
     if (!(item instanceof Y.Item) || item.deleted || !(item.content instanceof Y.ContentType)) continue;
@@ -51,7 +41,7 @@ export function typeChangedSince(live: Y.Doc, types: readonly Y.ID[], base: Base
   return undefined;
 }
 
-function changedSince(type: Y.AbstractType<unknown>, base: BaseState): boolean {
+function changedSince(type: Y.AbstractType<unknown>, base: Y.Snapshot): boolean {
   for (let item = type._start; item; item = item.right) if (itemChangedSince(item, base)) return true;
   // Attributes: the value now and, to its left, those it overwrote.
   for (const last of type._map.values()) {
@@ -60,10 +50,10 @@ function changedSince(type: Y.AbstractType<unknown>, base: BaseState): boolean {
   return false;
 }
 
-function itemChangedSince(item: Y.Item, base: BaseState): boolean {
+function itemChangedSince(item: Y.Item, base: Y.Snapshot): boolean {
   const { client, clock } = item.id;
-  if (clock + item.length > (base.vector.get(client) ?? 0)) return true;
-  if (item.deleted) return !deletedIn(base.deleted, client, clock, item.length);
+  if (clock + item.length > (base.sv.get(client) ?? 0)) return true;
+  if (item.deleted) return !deletedIn(base.ds, client, clock, item.length);
   return item.content instanceof Y.ContentType && changedSince(item.content.type as Y.AbstractType<unknown>, base);
 }
 

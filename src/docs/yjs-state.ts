@@ -20,17 +20,6 @@ export function markdownOfUpdates(format: ContentFormat, updates: readonly Uint8
   }
 }
 
-/** A new document's content as its first update. */
-export function updateFromMarkdown(format: ContentFormat, markdown: string): Uint8Array {
-  const doc = new Y.Doc();
-  try {
-    doc.transact(() => format.replace(doc, markdown));
-    return Y.encodeStateAsUpdate(doc);
-  } finally {
-    doc.destroy();
-  }
-}
-
 /**
  * The clients whose earlier updates `update` builds on but `doc` lacks. Yjs would hold such
  * an update aside as pending, so it must be refused instead of acknowledged.

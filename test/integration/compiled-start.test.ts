@@ -55,4 +55,15 @@ describe('the compiled server (npm start)', () => {
       client.provider.destroy();
     }
   });
+
+  it('works out rich text on its content thread, which it finds among the compiled files', async () => {
+    const id = uniqueDocId('compiled-rich');
+    const api = `${server.url}/v1/documents`;
+    const json = { 'content-type': 'application/json' };
+    const created = await fetch(api, { method: 'POST', headers: json, body: JSON.stringify({ id, format: 'prosemirror', content: '# Rich\n\nText.' }) });
+    expect(created.status).toBe(201);
+    const patched = await fetch(`${api}/${id}`, { method: 'PATCH', headers: json, body: JSON.stringify({ edits: [{ find: 'Text.', replace: 'Text, patched.' }] }) });
+    expect(patched.status).toBe(200);
+    expect(((await (await fetch(`${api}/${id}`)).json()) as { content: string }).content).toBe('# Rich\n\nText, patched.');
+  });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { changeAgainstBase } from '../../src/docs/document-writes.ts';
+import { changeAgainstBase } from '../../src/docs/base-change.ts';
 import { DIFF_LIMITS, type DiffLimits } from '../../src/formats/text-diff.ts';
 import { markdownFormat } from '../../src/formats/markdown-format.ts';
 

@@ -2,7 +2,7 @@ import { tests as commonmarkExamples } from 'commonmark-spec';
 import MarkdownIt from 'markdown-it';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { changeAgainstBase } from '../../src/docs/document-writes.ts';
+import { changeAgainstBase } from '../../src/docs/base-change.ts';
 import { docFromUpdates } from '../../src/docs/yjs-state.ts';
 import { AppError } from '../../src/errors.ts';
 import { richTextMarkdown } from '../../src/formats/prosemirror-markdown.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { changeAgainstBase } from '../../src/docs/document-writes.ts';
+import { changeAgainstBase } from '../../src/docs/base-change.ts';
 import { docFromUpdates } from '../../src/docs/yjs-state.ts';
 import { AppError } from '../../src/errors.ts';
 import { prosemirrorFormat } from '../../src/formats/prosemirror-format.ts';

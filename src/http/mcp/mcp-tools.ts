@@ -7,9 +7,9 @@ import { describePrincipal, type Principal } from '../../access/principal.ts';
 import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits, type EditLimits, MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import type { TextChange } from '../../docs/text-change.ts';
+import { MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
 import { DOCUMENT_FORMATS } from '../../formats/ports.ts';
-import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
 import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
 import { markdownResult, runTool, toolResult } from './mcp-errors.ts';
@@ -41,13 +41,13 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     principal: Principal,
     tool: string,
     id: string,
-    next: (text: string, limits: EditLimits) => string,
+    change: TextChange,
     base: number | undefined,
     idempotencyKey: string | undefined,
   ) {
     await authorizer.require(principal, id, 'write');
     const scoped = idempotencyKey === undefined ? undefined : scopedIdempotencyKey(describePrincipal(principal), `mcp:${tool}`, idempotencyKey);
-    const result = await documents.write(id, { kind: 'text', next }, { base, idempotencyKey: scoped });
+    const result = await documents.write(id, { kind: 'text', change }, { base, idempotencyKey: scoped });
     return toolResult({ ...result, uri: documentUri(result.id) });
   }
 
@@ -145,11 +145,8 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
             details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
           });
         }
-        const next =
-          diff !== undefined
-            ? (text: string) => applyUnifiedDiff(text, diff)
-            : (text: string, limits: EditLimits) => applyTextEdits(text, edits as Edit[], limits);
-        return patch(principal, 'patch_document', document_id, next, base_version, idempotency_key);
+        const change = diff !== undefined ? { diff } : { edits: edits as Edit[] };
+        return patch(principal, 'patch_document', document_id, change, base_version, idempotency_key);
       }),
   );
 
@@ -173,7 +170,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     },
     ({ document_id, heading, text, base_version, idempotency_key }, extra) =>
       runTool(logger, 'append_to_section', extra, (principal) =>
-        patch(principal, 'append_to_section', document_id, (current, limits) => applyTextEdits(current, [{ heading, append: text }], limits), base_version, idempotency_key),
+        patch(principal, 'append_to_section', document_id, { edits: [{ heading, append: text }] }, base_version, idempotency_key),
       ),
   );
 

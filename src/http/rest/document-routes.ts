@@ -3,8 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { applyTextEdits, type EditLimits, requireEditCount } from '../../docs/text-edits.ts';
-import { applyUnifiedDiff } from '../../docs/unified-diff.ts';
+import { requireEditCount } from '../../docs/text-edits.ts';
 import type { DocumentRecord } from '../../storage/document-repository.ts';
 import {
   CreateBody,
@@ -135,7 +134,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
       const body = request.body as string | Static<typeof PutBody>;
       const content = typeof body === 'string' ? body : body.content;
       const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
-      const result = await documents.write(request.params.id, { kind: 'text', next: () => content }, options);
+      const result = await documents.write(request.params.id, { kind: 'text', change: { content } }, options);
       return sendWriteResult(reply, result);
     },
   );
@@ -166,12 +165,9 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
     },
     async (request, reply) => {
       const body = request.body as string | Static<typeof PatchBody>;
-      const next =
-        typeof body === 'string'
-          ? (text: string) => applyUnifiedDiff(text, body)
-          : (text: string, limits: EditLimits) => applyTextEdits(text, body.edits, limits);
+      const change = typeof body === 'string' ? { diff: body } : { edits: body.edits };
       const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
-      return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', next }, options));
+      return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', change }, options));
     },
   );
 

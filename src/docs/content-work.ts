@@ -1,0 +1,44 @@
+import { contentFormat } from '../formats/formats.ts';
+import type { DocumentFormat } from '../formats/ports.ts';
+import { type BaseChange, baseChangeData, type BaseChangeData, baseChangeOf } from './base-change.ts';
+import { changedText, type TextChange } from './text-change.ts';
+import { markdownOfUpdates } from './yjs-state.ts';
+
+/**
+ * The CPU-heavy part of reading and writing content: rendering stored updates as markdown and
+ * making a text change on a rebuild of its base. Both are pure functions of their inputs, so
+ * that they can run in another thread: for rich text they cost a second per megabyte
+ * (markdown parsed and read back, trees built and diffed), which on the event loop would
+ * stall every socket and request of the node (content-work-pool.ts).
+ */
+export interface ContentWork {
+  /** The markdown that `updates` (a snapshot and log entries) hold. */
+  markdownOf(format: DocumentFormat, updates: readonly Uint8Array[]): Promise<string>;
+  /** `change` made on the base `baseUpdates` hold (changeAgainstBase), or null when it changes nothing. */
+  changeOn(format: DocumentFormat, baseUpdates: readonly Uint8Array[], change: TextChange, maxBytes: number): Promise<BaseChange | null>;
+}
+
+/** One piece of content work, as plain data: what crosses to a worker thread. */
+export type ContentTask =
+  | { kind: 'markdown'; format: DocumentFormat; updates: readonly Uint8Array[] }
+  | { kind: 'change'; format: DocumentFormat; updates: readonly Uint8Array[]; change: TextChange; maxBytes: number };
+
+export type ContentTaskResult = { markdown: string } | { change: BaseChangeData | null };
+
+/** Does a task in this thread. */
+export async function runContentTask(task: ContentTask): Promise<ContentTaskResult> {
+  const format = await contentFormat(task.format);
+  if (task.kind === 'markdown') return { markdown: markdownOfUpdates(format, task.updates) };
+  return { change: baseChangeData(format, task.updates, (text) => changedText(task.change, text, task.maxBytes)) };
+}
+
+/** Content work in the calling thread (for markdown documents, whose work is bounded and small). */
+export const inlineContentWork: ContentWork = {
+  async markdownOf(format, updates) {
+    return ((await runContentTask({ kind: 'markdown', format, updates })) as { markdown: string }).markdown;
+  },
+  async changeOn(format, updates, change, maxBytes) {
+    const { change: data } = (await runContentTask({ kind: 'change', format, updates, change, maxBytes })) as { change: BaseChangeData | null };
+    return data && baseChangeOf(data);
+  },
+};
