@@ -52,14 +52,13 @@ export function baseChangeData(
   try {
     const before = Y.encodeStateVector(doc);
     const baseSnapshot = Y.encodeSnapshot(Y.snapshot(doc));
-    const wanted = next(format.render(doc));
     let changed = false;
     const deletedTypes: number[] = [];
     doc.once('afterTransaction', (transaction: Y.Transaction) => {
       for (const id of typesDeletedBy(transaction)) deletedTypes.push(id.client, id.clock);
     });
     doc.transact(() => {
-      changed = format.replace(doc, wanted, limits);
+      changed = format.replace(doc, next, limits);
     });
     return changed ? { update: Y.encodeStateAsUpdate(doc, before), baseSnapshot, deletedTypes } : null;
   } finally {

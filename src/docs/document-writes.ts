@@ -130,9 +130,8 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
       seq = await live.write(
         id,
         (doc) => {
-          // Computed before touching the document, so a conflict (or a text too large) leaves it as it was.
-          const wanted = changedText(change.change, markdownFormat.render(doc), maxDocumentBytes);
-          markdownFormat.replace(doc, wanted);
+          // The new text is made before the document is touched, so a conflict (or a text too large) leaves it as it was.
+          markdownFormat.replace(doc, (text) => changedText(change.change, text, maxDocumentBytes));
         },
         author,
       );

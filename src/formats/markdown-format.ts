@@ -9,7 +9,10 @@ export const CONTENT = 'content';
 export const markdownFormat: ContentFormat = {
   name: 'markdown',
   render: (doc: Y.Doc) => doc.getText(CONTENT).toString(),
-  replace: (doc, markdown, limits) => replaceText(doc.getText(CONTENT), markdown, limits),
+  replace(doc, next, limits) {
+    const text = doc.getText(CONTENT);
+    return replaceText(text, next(text.toString()), limits);
+  },
   textMap(doc): TextMap {
     const text = doc.getText(CONTENT);
     return {

@@ -15,12 +15,13 @@ export interface ContentFormat {
   /** The document's content as markdown. */
   render(doc: Y.Doc): string;
   /**
-   * Changes `doc` (the caller holds the transaction) so that it renders as `markdown`,
-   * touching as little as it can, so that what people are editing elsewhere keeps its Yjs
-   * identity. False when nothing had to change. Throws before changing anything when the
-   * format cannot hold the markdown (UNSUPPORTED_MARKDOWN).
+   * Changes `doc` (the caller holds the transaction) so that it renders as `next` makes of
+   * its markdown now, touching as little as it can, so that what people are editing
+   * elsewhere keeps its Yjs identity. False when nothing had to change. Throws before
+   * changing anything when `next` does, or the format cannot hold the markdown
+   * (UNSUPPORTED_MARKDOWN).
    */
-  replace(doc: Y.Doc, markdown: string, limits?: DiffLimits): boolean;
+  replace(doc: Y.Doc, next: (markdown: string) => string, limits?: DiffLimits): boolean;
   /** The markdown, and where its characters live in `doc`: what comments anchor to. */
   textMap(doc: Y.Doc): TextMap;
 }

@@ -25,8 +25,9 @@ export const prosemirrorFormat: ContentFormat = {
   name: 'prosemirror',
   render: (doc) => rendering(doc).rendered.text,
   replace(doc, next, limits) {
-    const wanted = markdown.parse(next);
+    // Rendered once: the text handed to `next` is the rendering reconciled against.
     const { fragment, built, rendered } = rendering(doc);
+    const wanted = markdown.parse(next(rendered.text));
     if (wanted.rendered.text === rendered.text) return false;
     reconcileFragment(doc, fragment, built, rendered, wanted.doc, wanted.rendered, limits);
     return true;

@@ -404,7 +404,8 @@ export function richTextMarkdown(schema: Schema): RichTextMarkdown {
       // (rare overlaps of emphasis and code, characters that stand for line breaks) is refused
       // rather than changed the next time an agent reads and writes the document.
       const rendered = serialize(doc);
-      if (!parser.parse(rendered.text).eq(doc)) unsupported('markup that would not read back the same once rendered (overlapping emphasis, or a character reference standing for a line break or tab)');
+      // Markdown written as it renders reads back as itself: only other markdown is parsed again.
+      if (rendered.text !== markdown && !parser.parse(rendered.text).eq(doc)) unsupported('markup that would not read back the same once rendered (overlapping emphasis, or a character reference standing for a line break or tab)');
       return { doc, rendered };
     },
     serialize,

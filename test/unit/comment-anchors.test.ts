@@ -87,7 +87,7 @@ describe('comment anchors in rich text: markdown offsets to positions in the fra
   const content = '# Notes\n\nThe quick **brown** fox.\n\n- [ ] feed the fox';
   const richDoc = () => {
     const doc = new Y.Doc();
-    doc.transact(() => prosemirrorFormat.replace(doc, content));
+    doc.transact(() => prosemirrorFormat.replace(doc, () => content));
     return doc;
   };
   const paragraph = (doc: Y.Doc) => (doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;

@@ -160,7 +160,7 @@ describe('markdown of rich-text documents', () => {
 /** A Y.Doc whose fragment holds `text` (as a person's client would have made it). */
 function richDoc(text: string): Y.Doc {
   const doc = new Y.Doc();
-  doc.transact(() => prosemirrorFormat.replace(doc, text));
+  doc.transact(() => prosemirrorFormat.replace(doc, () => text));
   return doc;
 }
 
@@ -168,13 +168,13 @@ describe('writing rich-text documents', () => {
   it('rewrites only the nodes that changed: the others keep their Yjs identity', () => {
     const doc = richDoc('# Title\n\nFirst paragraph.\n\nSecond paragraph.\n\nThird paragraph.');
     const before = doc.getXmlFragment(FRAGMENT).toArray();
-    const changed = doc.transact(() => prosemirrorFormat.replace(doc, '# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.'));
+    const changed = doc.transact(() => prosemirrorFormat.replace(doc, () => '# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.'));
     expect(changed).toBe(true);
     const after = doc.getXmlFragment(FRAGMENT).toArray();
     expect(after).toHaveLength(4);
     for (const index of [0, 1, 3]) expect(after[index]).toBe(before[index]);
     expect(prosemirrorFormat.render(doc)).toBe('# Title\n\nFirst paragraph.\n\nSecond paragraph, rewritten.\n\nThird paragraph.');
-    expect(doc.transact(() => prosemirrorFormat.replace(doc, prosemirrorFormat.render(doc)))).toBe(false);
+    expect(doc.transact(() => prosemirrorFormat.replace(doc, () => prosemirrorFormat.render(doc)))).toBe(false);
   });
 
   it('matches blocks by content: a paragraph added at the top moves no one\'s text into another paragraph', () => {
@@ -187,7 +187,7 @@ describe('writing rich-text documents', () => {
     // Without a base: the person keeps typing into the paragraph they were in after the write.
     const live = richDoc(text);
     const alice = textOf(live, 'Alice');
-    live.transact(() => prosemirrorFormat.replace(live, `Summary first.\n\n${text.replace('supplier delay', 'supplier delay (mitigated)')}`));
+    live.transact(() => prosemirrorFormat.replace(live, () => `Summary first.\n\n${text.replace('supplier delay', 'supplier delay (mitigated)')}`));
     alice.insert(alice.length - 1, ' (typed after)');
     expect(prosemirrorFormat.render(live)).toBe(
       'Summary first.\n\nThe quick brown fox jumps.\n\nBudget is approved for Q3.\n\nAlice owns the launch plan (typed after).\n\nRisks: supplier delay (mitigated).',
@@ -209,7 +209,7 @@ describe('writing rich-text documents', () => {
     const doc = richDoc('One paragraph.');
     doc.getXmlFragment(FRAGMENT).insert(0, [new Y.XmlText('stray text')]);
     expect(prosemirrorFormat.render(doc)).toBe('One paragraph.');
-    doc.transact(() => prosemirrorFormat.replace(doc, 'One paragraph.\n\nAnd another.'));
+    doc.transact(() => prosemirrorFormat.replace(doc, () => 'One paragraph.\n\nAnd another.'));
     expect(prosemirrorFormat.render(doc)).toBe('One paragraph.\n\nAnd another.');
     expect((doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlText).toString()).toBe('stray text');
   });
@@ -240,7 +240,7 @@ describe('writing rich-text documents', () => {
       expect(prosemirrorFormat.textMap(doc).markdown, what).toBe('Some words here.\n\nAnother paragraph.');
       expect(Y.encodeStateAsUpdate(doc), `${what}: reading changes nothing`).toEqual(stored);
       const kept = (doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).toString();
-      doc.transact(() => prosemirrorFormat.replace(doc, 'Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.'));
+      doc.transact(() => prosemirrorFormat.replace(doc, () => 'Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.'));
       expect(prosemirrorFormat.render(doc), what).toBe('Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.');
       expect(doc.getXmlFragment(FRAGMENT).toArray().map((child) => child.toString()), `${what} is kept`).toContain(kept);
     }
@@ -262,14 +262,14 @@ describe('writing rich-text documents', () => {
       const holding = first(doc).toString();
       let refused: unknown;
       try {
-        doc.transact(() => prosemirrorFormat.replace(doc, `${reads.replace('here', 'there')}\n\nAnother paragraph.`));
+        doc.transact(() => prosemirrorFormat.replace(doc, () => `${reads.replace('here', 'there')}\n\nAnother paragraph.`));
       } catch (error) {
         refused = error;
       }
       expect((refused as AppError | undefined)?.code, what).toBe('UNSUPPORTED_CONTENT');
       expect((refused as AppError).message).toContain(what);
       expect(Y.encodeStateAsUpdate(doc), `${what}: a refused write changes nothing`).toEqual(stored);
-      doc.transact(() => prosemirrorFormat.replace(doc, `${reads}\n\nAnother paragraph, changed.`));
+      doc.transact(() => prosemirrorFormat.replace(doc, () => `${reads}\n\nAnother paragraph, changed.`));
       expect(prosemirrorFormat.render(doc), what).toBe(`${reads}\n\nAnother paragraph, changed.`);
       expect(first(doc).toString(), `${what} is kept`).toBe(holding);
     }
@@ -351,7 +351,7 @@ describe('writing rich-text documents', () => {
   it('refuses unsupported markdown before touching the document', () => {
     const doc = richDoc('Kept as it is.');
     const state = Y.encodeStateVector(doc);
-    expect(() => doc.transact(() => prosemirrorFormat.replace(doc, 'Kept\n\n<table></table>'))).toThrow(AppError);
+    expect(() => doc.transact(() => prosemirrorFormat.replace(doc, () => 'Kept\n\n<table></table>'))).toThrow(AppError);
     expect(Y.encodeStateVector(doc)).toEqual(state);
   });
 

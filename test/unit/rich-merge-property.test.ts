@@ -84,7 +84,7 @@ describe('rich-text base-version merges, attacked', () => {
         fc.boolean(),
         (blocks, operations, typedBlock, atEnd) => {
           const base = new Y.Doc();
-          base.transact(() => prosemirrorFormat.replace(base, markdownOf(blocks)));
+          base.transact(() => prosemirrorFormat.replace(base, () => markdownOf(blocks)));
           const baseUpdates = [Y.encodeStateAsUpdate(base)];
           const agent = markdownOf(applyOperations(blocks, operations));
           const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => agent);
@@ -122,6 +122,6 @@ describe('rich-text base-version merges, attacked', () => {
 
 function richDoc(markdown: string): Y.Doc {
   const doc = new Y.Doc();
-  doc.transact(() => prosemirrorFormat.replace(doc, markdown));
+  doc.transact(() => prosemirrorFormat.replace(doc, () => markdown));
   return doc;
 }
