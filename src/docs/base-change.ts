@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import type { ContentFormat } from '../formats/ports.ts';
 import { DIFF_LIMITS, type DiffLimits } from '../formats/text-diff.ts';
-import { typeChangedSince, typesDeletedBy } from './lost-edits.ts';
+import { type ChangeFootprint, footprintOf, lostBy } from './lost-edits.ts';
 import { docFromUpdates } from './yjs-state.ts';
 
 /**
@@ -12,16 +12,16 @@ import { docFromUpdates } from './yjs-state.ts';
 export interface BaseChangeData {
   update: Uint8Array;
   baseSnapshot: Uint8Array;
-  /** Client and clock of each deleted type, in pairs. */
-  deletedTypes: number[];
+  /** Where the change touches the document's structure (lost-edits.ts), as plain numbers. */
+  footprint: { deletedTypes: number[]; editedTypes: number[]; deletedText: number[] };
 }
 
 /** A change made on a rebuild of its base: the update to merge, and the check before merging it. */
 export interface BaseChange {
   update: Uint8Array;
   /**
-   * Refuses (EDIT_CONFLICT) to merge into `live` a change that deletes a block someone changed
-   * after the base (lost-edits.ts): merging would delete their change with it.
+   * Refuses (EDIT_CONFLICT) to merge into `live` a change that would lose, with what it does
+   * to a block's structure, what someone did to that block after the base (lost-edits.ts).
    */
   requireNothingLost(live: Y.Doc): void;
 }
@@ -51,55 +51,46 @@ export function baseChangeData(
   const doc = docFromUpdates(baseUpdates);
   try {
     const before = Y.encodeStateVector(doc);
-    const baseSnapshot = Y.encodeSnapshot(Y.snapshot(doc));
+    const base = Y.snapshot(doc);
     let changed = false;
-    const deletedTypes: number[] = [];
+    let footprint: ChangeFootprint = { deletedTypes: [], editedTypes: [], deletedText: [] };
     doc.once('afterTransaction', (transaction: Y.Transaction) => {
-      for (const id of typesDeletedBy(transaction)) deletedTypes.push(id.client, id.clock);
+      footprint = footprintOf(transaction, base);
     });
     doc.transact(() => {
       changed = format.replace(doc, next, limits);
     });
-    return changed ? { update: Y.encodeStateAsUpdate(doc, before), baseSnapshot, deletedTypes } : null;
+    if (!changed) return null;
+    return {
+      update: Y.encodeStateAsUpdate(doc, before),
+      baseSnapshot: Y.encodeSnapshot(base),
+      footprint: {
+        deletedTypes: footprint.deletedTypes.flatMap((id) => [id.client, id.clock]),
+        editedTypes: footprint.editedTypes.flatMap((id) => [id.client, id.clock]),
+        deletedText: footprint.deletedText.flat(),
+      },
+    };
   } finally {
     doc.destroy();
   }
 }
 
 export function baseChangeOf(data: BaseChangeData): BaseChange {
+  const ids = (pairs: number[]) => Array.from({ length: pairs.length / 2 }, (_, i) => Y.createID(pairs[2 * i]!, pairs[2 * i + 1]!));
+  const runs = (triples: number[]) => Array.from({ length: triples.length / 3 }, (_, i) => triples.slice(3 * i, 3 * i + 3) as [number, number, number]);
   return {
     update: data.update,
     requireNothingLost(live) {
-      if (data.deletedTypes.length === 0) return;
-      const types: Y.ID[] = [];
-      for (let i = 0; i < data.deletedTypes.length; i += 2) types.push(Y.createID(data.deletedTypes[i]!, data.deletedTypes[i + 1]!));
-      const lost = typeChangedSince(live, types, Y.decodeSnapshot(data.baseSnapshot));
+      const { deletedTypes, editedTypes, deletedText } = data.footprint;
+      if (deletedTypes.length + editedTypes.length + deletedText.length === 0) return;
+      const footprint = { deletedTypes: ids(deletedTypes), editedTypes: ids(editedTypes), deletedText: runs(deletedText) };
+      const lost = lostBy(live, footprint, Y.decodeSnapshot(data.baseSnapshot));
       if (lost) {
         throw new AppError(
           'EDIT_CONFLICT',
-          `The change deletes, moves or joins a block that someone edited after the version it was made on (${describe(lost)}); merging it would delete their edit, so nothing was applied. Read the document again and send the change against the new version.`,
+          `The change was made on a version older than the document, and ${lost}: merged, it would undo or misplace their edit, so nothing was applied. Read the document again and send the change against the new version.`,
         );
       }
     },
   };
-}
-
-/** A block, for a person: its kind and how it starts. */
-function describe(type: Y.AbstractType<unknown>): string {
-  if (!(type instanceof Y.XmlElement)) return 'a part of the document';
-  const words = textOf(type).trim().slice(0, 40);
-  return `the ${type.nodeName}${words ? ` that starts "${words}"` : ''}`;
-}
-
-function textOf(type: Y.XmlElement): string {
-  return type
-    .toArray()
-    .map((child) =>
-      child instanceof Y.XmlText
-        ? (child.toDelta() as { insert: unknown }[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('')
-        : child instanceof Y.XmlElement
-          ? ` ${textOf(child)}`
-          : '',
-    )
-    .join('');
 }

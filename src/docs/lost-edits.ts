@@ -5,56 +5,122 @@ type DeleteSet = Y.Snapshot['ds'];
 
 /**
  * A change made on a rebuild of an older version (the base) merges with what people did
- * since, except where it deletes a Yjs type: deleting an element deletes everything in it,
- * also what others typed into it meanwhile. A rich-text writer that moves, joins or re-nests
- * a block deletes its element (Yjs has no move), so a person typing in that block would lose
- * their typing. This finds that case, so that the write is refused instead.
+ * since, except where the two meet in a block's structure, which Yjs cannot merge (it has no
+ * move: a block moved, split, joined or turned into another kind is deleted and made anew):
+ * - the change deletes an element someone edited since: everything in it goes, their typing
+ *   too (an agent that moves, joins or re-nests a block deletes its element);
+ * - the change edits an element someone deleted since (they moved, joined or converted the
+ *   block): the edit is lost with it;
+ * - the change deletes text of a rich-text block that someone deleted since (they split the
+ *   block, and the text lives on in the new one): the edit lands in the wrong block.
+ * This finds those, so that the write is refused instead. Markdown documents (one Y.Text)
+ * have no such structure: none of it applies to them.
  */
 
-/**
- * The types that a transaction on the base deletes, outermost only (a deleted list's items go
- * with it): collect them in the transaction's afterTransaction.
- */
-export function typesDeletedBy(transaction: Y.Transaction): Y.ID[] {
-  const deleted: Y.ID[] = [];
+/** Where a change made on the base touches the document's structure: the IDs it checks. */
+export interface ChangeFootprint {
+  /** Types the change deletes, outermost only (a deleted list's items go with it). */
+  deletedTypes: Y.ID[];
+  /** Types of the base the change edits (their content or attributes). */
+  editedTypes: Y.ID[];
+  /** Runs of rich text the change deletes, outside the types it deletes: client, clock, length. */
+  deletedText: [client: number, clock: number, length: number][];
+}
+
+/** A transaction's footprint on the base (collect it in the transaction's afterTransaction). */
+export function footprintOf(transaction: Y.Transaction, base: Y.Snapshot): ChangeFootprint {
+  const inBase = (id: Y.ID) => id.clock < (base.sv.get(id.client) ?? 0);
+  const footprint: ChangeFootprint = { deletedTypes: [], editedTypes: [], deletedText: [] };
   Y.iterateDeletedStructs(transaction, transaction.deleteSet, (struct) => {
-    if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentType)) return;
-    const parent = (struct.parent as Y.AbstractType<unknown>)._item;
-    if (parent && Y.isDeleted(transaction.deleteSet, parent.id)) return;
-    deleted.push(struct.id);
+    if (!(struct instanceof Y.Item) || !inBase(struct.id)) return;
+    const parent = struct.parent as Y.AbstractType<unknown>;
+    if (parent._item && Y.isDeleted(transaction.deleteSet, parent._item.id)) return;
+    if (struct.content instanceof Y.ContentType) footprint.deletedTypes.push(struct.id);
+    else if (parent instanceof Y.XmlText) footprint.deletedText.push([struct.id.client, struct.id.clock, struct.length]);
   });
-  return deleted;
+  for (const type of transaction.changed.keys()) {
+    if (type._item && inBase(type._item.id) && !Y.isDeleted(transaction.deleteSet, type._item.id)) footprint.editedTypes.push(type._item.id);
+  }
+  return footprint;
 }
 
 /**
- * The first of `types` (deleted by a change made on the base, whose snapshot `base` is) that `live` still has and that
- * someone changed after the base: anything in it inserted, deleted or formatted since.
- * Undefined when deleting them all loses nothing of anyone's.
+ * What merging a change with `footprint` into `live` would lose of what people did after the
+ * base: a description for a person, or null when nothing.
  */
-export function typeChangedSince(live: Y.Doc, types: readonly Y.ID[], base: Y.Snapshot): Y.AbstractType<unknown> | undefined {
-  for (const id of types) {
+export function lostBy(live: Y.Doc, footprint: ChangeFootprint, base: Y.Snapshot): string | null {
+  for (const id of footprint.deletedTypes) {
     const item = Y.getItem(live.store, id);
-    if (!(item instanceof Y.Item) || item.deleted || !(item.content instanceof Y.ContentType)) continue;
-    const type = item.content.type as Y.AbstractType<unknown>;
-    if (changedSince(type, base)) return type;
+    if (item instanceof Y.Item && !item.deleted && item.content instanceof Y.ContentType && changedSince(item.content.type as Y.AbstractType<unknown>, base)) {
+      return `it deletes, moves or joins ${describe(item.content.type as Y.AbstractType<unknown>)}, which someone edited since`;
+    }
   }
-  return undefined;
+  for (const id of footprint.editedTypes) {
+    if (deletedSince(live, id.client, id.clock, 1, base)) return 'it edits a block that someone deleted, moved, joined or turned into another kind since';
+  }
+  for (const [client, clock, length] of footprint.deletedText) {
+    if (deletedSince(live, client, clock, length, base)) return 'it changes text that someone deleted or moved into another block since';
+  }
+  return null;
 }
 
-function changedSince(type: Y.AbstractType<unknown>, base: Y.Snapshot): boolean {
-  for (let item = type._start; item; item = item.right) if (itemChangedSince(item, base)) return true;
-  // Attributes: the value now and, to its left, those it overwrote.
-  for (const last of type._map.values()) {
-    for (let item: Y.Item | null = last; item; item = item.left) if (itemChangedSince(item, base)) return true;
+/** Whether some of [clock, clock + length) of `client` is deleted in `live` but was not in the base. */
+function deletedSince(live: Y.Doc, client: number, clock: number, length: number, base: Y.Snapshot): boolean {
+  const structs = live.store.clients.get(client);
+  if (!structs) return false;
+  const end = clock + length;
+  for (let index = Y.findIndexSS(structs, clock); index < structs.length; index++) {
+    const struct = structs[index]!;
+    if (struct.id.clock >= end) break;
+    const deleted = struct instanceof Y.Item ? struct.deleted : true;
+    if (!deleted) continue;
+    const from = Math.max(clock, struct.id.clock);
+    const to = Math.min(end, struct.id.clock + struct.length);
+    if (!deletedIn(base.ds, client, from, to - from)) return true;
   }
   return false;
 }
 
-function itemChangedSince(item: Y.Item, base: Y.Snapshot): boolean {
-  const { client, clock } = item.id;
-  if (clock + item.length > (base.sv.get(client) ?? 0)) return true;
-  if (item.deleted) return !deletedIn(base.ds, client, clock, item.length);
-  return item.content instanceof Y.ContentType && changedSince(item.content.type as Y.AbstractType<unknown>, base);
+/** A block, for a person: its kind and how it starts. */
+function describe(type: Y.AbstractType<unknown>): string {
+  if (!(type instanceof Y.XmlElement)) return 'a part of the document';
+  const words = textOf(type).trim().slice(0, 40);
+  return `the ${type.nodeName}${words ? ` that starts "${words}"` : ''}`;
+}
+
+function textOf(type: Y.XmlElement): string {
+  return type
+    .toArray()
+    .map((child) =>
+      child instanceof Y.XmlText
+        ? (child.toDelta() as { insert: unknown }[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('')
+        : child instanceof Y.XmlElement
+          ? ` ${textOf(child)}`
+          : '',
+    )
+    .join('');
+}
+
+/** Whether anything in `type` (its content, attributes and types within, however deep) changed after the base. */
+function changedSince(type: Y.AbstractType<unknown>, base: Y.Snapshot): boolean {
+  // A stack, not recursion: a raw client can nest types thousands deep.
+  const types = [type];
+  for (let next = types.pop(); next; next = types.pop()) {
+    const items: Y.Item[] = [];
+    for (let item = next._start; item; item = item.right) items.push(item);
+    // Attributes: the value now and, to its left, those it overwrote.
+    for (const last of next._map.values()) for (let item: Y.Item | null = last; item; item = item.left) items.push(item);
+    for (const item of items) {
+      const { client, clock } = item.id;
+      if (clock + item.length > (base.sv.get(client) ?? 0)) return true;
+      if (item.deleted) {
+        if (!deletedIn(base.ds, client, clock, item.length)) return true;
+      } else if (item.content instanceof Y.ContentType) {
+        types.push(item.content.type as Y.AbstractType<unknown>);
+      }
+    }
+  }
+  return false;
 }
 
 /** Whether the whole range [clock, clock + length) of `client` is deleted in `deleted` (sorted and merged, as a struct store's is). */

@@ -18,6 +18,15 @@ export interface BuiltFragment {
   lossy: Map<Y.XmlElement, string>;
 }
 
+/**
+ * How deep elements may nest (the fragment's blocks are at depth 1): markdown-it reads no
+ * deeper than prosemirror-markdown.ts's MAX_NESTING, so deeper content could be shown but never
+ * written back, and a raw client can nest thousands deep. A block holding anything deeper is
+ * left out whole, and left alone.
+ */
+export const MAX_BLOCK_DEPTH = 40;
+const TOO_DEEP = Symbol('too deep');
+
 /** y-prosemirror names a mark that overlaps itself `name--<8 characters of hash>`. */
 const HASHED_MARK = /--[a-zA-Z0-9+/=]{8}$/;
 /** y-prosemirror's own attribute (its change tracking), never content. */
@@ -32,7 +41,9 @@ const YCHANGE = 'ychange';
  * some other client wrote. What does not fit:
  * - an element whose name the schema lacks (or is `doc` or `text`), whose content the schema
  *   does not allow there, or whose attributes markdown writes have values markdown cannot
- *   (a heading of level 9): left out with everything in it; no write touches it;
+ *   (a heading of level 9): left out with everything in it; no write touches it (but one
+ *   that rewrites the text block holding it, which is therefore lossy);
+ * - a block holding elements nested deeper than MAX_BLOCK_DEPTH: left out whole;
  * - in a text, a mark the schema lacks or with a value it cannot write (a link without an
  *   address), a mark the others exclude (bold on code), an embedded object: the text renders
  *   without it, and its block is recorded as lossy.
@@ -52,6 +63,8 @@ export function buildFragment(fragment: Y.XmlFragment, schema: Schema): BuiltFra
       for (const [attribute, value] of Object.entries(op.attributes ?? {})) {
         const name = attribute.replace(HASHED_MARK, '');
         if (name === YCHANGE) continue;
+        // y-prosemirror hashes the name of a mark that overlaps itself, which none of this schema's does.
+        if (name !== attribute) lossy.set(parent, `the '${name}' mark overlapping itself`);
         const { mark, loss } = markOf(schema, name, value);
         if (loss) lossy.set(parent, loss);
         if (!mark) continue;
@@ -63,7 +76,8 @@ export function buildFragment(fragment: Y.XmlFragment, schema: Schema): BuiltFra
     }
   };
 
-  const buildElement = (element: Y.XmlElement): ProseMirrorNode | null => {
+  const buildElement = (element: Y.XmlElement, depth: number): ProseMirrorNode | null | typeof TOO_DEEP => {
+    if (depth > MAX_BLOCK_DEPTH) return TOO_DEEP;
     const type = schema.nodes[element.nodeName];
     if (!type || type === schema.topNodeType || type.isText) return null;
     const attrs = attributesOf(element, type, lossy);
@@ -71,8 +85,13 @@ export function buildFragment(fragment: Y.XmlFragment, schema: Schema): BuiltFra
     const children: ProseMirrorNode[] = [];
     for (const child of element.toArray()) {
       if (child instanceof Y.XmlElement) {
-        const node = buildElement(child);
+        const node = buildElement(child, depth + 1);
+        if (node === TOO_DEEP) return TOO_DEEP;
         if (node) children.push(node);
+        // Rewriting a text block rewrites everything in it: what of it did not render goes with it.
+        if (type.isTextblock && !node) lossy.set(element, `a '${child.nodeName}' element it holds`);
+        const loss = lossy.get(child);
+        if (type.isTextblock && loss) lossy.set(element, loss);
       } else if (child instanceof Y.XmlText) {
         buildText(child, element, children);
       }
@@ -91,8 +110,8 @@ export function buildFragment(fragment: Y.XmlFragment, schema: Schema): BuiltFra
   for (const child of fragment.toArray()) {
     // A text directly under the fragment has no place in the document (only a raw client puts one there).
     if (!(child instanceof Y.XmlElement)) continue;
-    const node = buildElement(child);
-    if (node) blocks.push(node);
+    const node = buildElement(child, 1);
+    if (node && node !== TOO_DEEP) blocks.push(node);
   }
   // As y-prosemirror: a document with no block at all is still a document (empty).
   const doc = schema.topNodeType.create(null, Fragment.fromArray(blocks));

@@ -27,9 +27,12 @@ export const prosemirrorFormat: ContentFormat = {
   replace(doc, next, limits) {
     // Rendered once: the text handed to `next` is the rendering reconciled against.
     const { fragment, built, rendered } = rendering(doc);
-    const wanted = markdown.parse(next(rendered.text));
+    const written = next(rendered.text);
+    // Its own rendering written back changes nothing, even where that does not read back as the document.
+    if (written === rendered.text) return false;
+    const wanted = markdown.parse(written);
     if (wanted.rendered.text === rendered.text) return false;
-    reconcileFragment(doc, fragment, built, rendered, wanted.doc, wanted.rendered, limits);
+    reconcileFragment(doc, fragment, built, rendered, written, wanted.doc, wanted.rendered, limits);
     return true;
   },
   textMap(doc) {

@@ -1,69 +1,14 @@
-import fastDiff from 'fast-diff';
 import type { Node as ProseMirrorNode } from 'prosemirror-model';
 import { updateYFragment } from 'y-prosemirror';
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
+import { DiffMap, type Range } from './diff-map.ts';
 import type { BuiltFragment } from './prosemirror-build.ts';
+import { updateTextblock } from './prosemirror-text-update.ts';
 import type { Rendered } from './prosemirror-markdown.ts';
 import { textChanges, type DiffLimits } from './text-diff.ts';
 
 type Meta = Parameters<typeof updateYFragment>[3];
-type Range = readonly [start: number, end: number];
-
-/** The stretches a character diff left equal: where positions and ranges of the old text are in the new one. */
-class DiffMap {
-  private readonly oldStarts: number[] = [];
-  private readonly oldEnds: number[] = [];
-  private readonly newStarts: number[] = [];
-  private readonly newLength: number;
-
-  constructor(changes: readonly fastDiff.Diff[]) {
-    let before = 0;
-    let after = 0;
-    for (const [operation, chunk] of changes) {
-      if (operation === fastDiff.EQUAL) {
-        const last = this.oldEnds.length - 1;
-        const joinsLast = last >= 0 && this.oldEnds[last] === before && this.newStarts[last]! + (before - this.oldStarts[last]!) === after;
-        if (joinsLast) {
-          this.oldEnds[last] = before + chunk.length;
-        } else {
-          this.oldStarts.push(before);
-          this.oldEnds.push(before + chunk.length);
-          this.newStarts.push(after);
-        }
-      }
-      if (operation !== fastDiff.INSERT) before += chunk.length;
-      if (operation !== fastDiff.DELETE) after += chunk.length;
-    }
-    this.newLength = after;
-  }
-
-  /** The last equal stretch starting at or before `position`, or -1. */
-  private segmentAt(position: number): number {
-    let low = 0;
-    let high = this.oldStarts.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if (this.oldStarts[middle]! <= position) low = middle + 1;
-      else high = middle;
-    }
-    return low - 1;
-  }
-
-  private newEnd(segment: number): number {
-    return this.newStarts[segment]! + this.oldEnds[segment]! - this.oldStarts[segment]!;
-  }
-
-  /** Where [start, end) of the old text went, widened over whatever replaced any part of it that changed. */
-  span([start, end]: Range): Range {
-    const first = this.segmentAt(start);
-    const mappedStart = first < 0 ? 0 : start <= this.oldEnds[first]! ? this.newStarts[first]! + start - this.oldStarts[first]! : this.newEnd(first);
-    const last = this.segmentAt(end);
-    const mappedEnd =
-      last >= 0 && end <= this.oldEnds[last]! ? this.newStarts[last]! + end - this.oldStarts[last]! : last + 1 < this.oldStarts.length ? this.newStarts[last + 1]! : this.newLength;
-    return [mappedStart, Math.max(mappedStart, mappedEnd)];
-  }
-}
 
 interface Reconciliation {
   doc: Y.Doc;
@@ -71,8 +16,11 @@ interface Reconciliation {
   built: BuiltFragment;
   before: Rendered;
   after: Rendered;
-  /** The old markdown against the new: where each old node's markdown went. */
+  /** The old markdown against the new document's rendering: where each old node's markdown went. */
   moved: DiffMap;
+  /** The old markdown against the markdown written: which old nodes the writer left as they were. */
+  written: DiffMap;
+  limits: DiffLimits | undefined;
 }
 
 /**
@@ -94,13 +42,15 @@ export function reconcileFragment(
   fragment: Y.XmlFragment,
   built: BuiltFragment,
   before: Rendered,
+  written: string,
   wanted: ProseMirrorNode,
   after: Rendered,
   limits?: DiffLimits,
 ): void {
   const meta: Meta = { mapping: built.mapping, isOMark: new Map() };
   const moved = new DiffMap(textChanges(before.text, after.text, limits));
-  reconcileChildren({ doc, meta, built, before, after, moved }, fragment, wanted);
+  const writtenMap = written === after.text ? moved : new DiffMap(textChanges(before.text, written, limits));
+  reconcileChildren({ doc, meta, built, before, after, moved, written: writtenMap, limits }, fragment, wanted);
 }
 
 interface OldBlock {
@@ -112,9 +62,8 @@ interface OldBlock {
 }
 
 function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wanted: ProseMirrorNode): void {
-  const children = parent.toArray();
   const old: OldBlock[] = [];
-  children.forEach((child, index) => {
+  parent.toArray().forEach((child, index) => {
     const node = child instanceof Y.XmlElement ? context.built.mapping.get(child) : undefined;
     const range = node && !Array.isArray(node) ? context.before.ranges.get(node) : undefined;
     // Blocks that render as nothing are left where they are: no one writing markdown saw them.
@@ -122,13 +71,18 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
   });
   const next = wanted.content.content as readonly ProseMirrorNode[];
 
-  // Each old block goes with the first new one of its kind where its markdown went (so of two
+  // A block whose markdown the writer left as it was stays as it is, and the new blocks its
+  // markdown reads as at this level are passed over: it may not read back as itself (a
+  // paragraph ending in a space, an image whose address has a space), and no one asked for
+  // it to change. (If its markdown reads as no block at this level, the writer moved it into
+  // another block, and it is not left where it was.) Every
+  // other block goes with the first new one of its kind where its markdown went (so of two
   // equal paragraphs, the one the writer edited is the one that changes); the new blocks
-  // before that are inserted, and an old block with none is deleted. Elements are placed by
-  // reference, not by index: Yjs finds an index by walking the list from its start, which
-  // made writing a document of many blocks take time quadratic in their number.
+  // before that are inserted after the last block passed, and a block with none is deleted.
+  // Elements are placed by reference, not by index: Yjs finds an index by walking the list
+  // from its start, which made writing a document of many blocks quadratic in their number.
   let added = 0;
-  type Reference = Parameters<Y.XmlFragment['insertAfter']>[0];
+  const rangeOf = (node: ProseMirrorNode) => context.after.ranges.get(node)!;
   const insertAfter = (reference: Reference, until: number) => {
     if (added >= until) return;
     const nodes = next.slice(added, until);
@@ -140,23 +94,49 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
   let last: Reference = null;
   for (const block of old) {
     const [start, end] = context.moved.span(block.range);
-    let partner = -1;
-    for (let index = added; index < next.length && partner === -1; index++) {
-      const range = context.after.ranges.get(next[index]!)!;
-      if (range[0] >= end) break;
-      if (range[1] > start && next[index]!.type === block.node.type) partner = index;
-    }
-    if (partner !== -1) {
-      // Right before the block (after whatever did not render between it and the one before).
-      insertAfter((children[block.index - 1] ?? null) as Reference, partner);
-      changeInPlace(context, block, next[added]!);
-      added += 1;
+    // The new blocks its markdown reads as now: those at this level where its markdown went.
+    let first = added;
+    while (first < next.length && rangeOf(next[first]!)[1] <= start) first += 1;
+    let afterLast = first;
+    while (afterLast < next.length && rangeOf(next[afterLast]!)[0] >= start && rangeOf(next[afterLast]!)[1] <= end) afterLast += 1;
+    if (afterLast > first && context.written.untouched(block.range)) {
+      insertAfter(last, first);
+      added = afterLast;
     } else {
-      deleteElement(block.element);
+      let partner = -1;
+      for (let index = added; index < next.length && partner === -1; index++) {
+        const range = rangeOf(next[index]!);
+        if (range[0] >= end) break;
+        if (range[1] > start && next[index]!.type === block.node.type) partner = index;
+      }
+      if (partner !== -1) {
+        insertAfter(last, partner);
+        changeInPlace(context, block, next[added]!);
+        added += 1;
+      } else {
+        deleteElement(block.element);
+      }
     }
     last = block.element;
   }
   insertAfter(last, next.length);
+}
+
+type Reference = Parameters<Y.XmlFragment['insertAfter']>[0];
+
+function sameMarkdown(context: Reconciliation, [oldStart, oldEnd]: Range, [newStart, newEnd]: Range): boolean {
+  return oldEnd - oldStart === newEnd - newStart && context.before.text.slice(oldStart, oldEnd) === context.after.text.slice(newStart, newEnd);
+}
+
+function updateAttributes(element: Y.XmlElement, node: ProseMirrorNode): void {
+  const attributes = element.getAttributes() as Record<string, unknown>;
+  for (const [key, value] of Object.entries(node.attrs)) {
+    if (value === null || value === undefined) {
+      if (key in attributes) element.removeAttribute(key);
+    } else if (attributes[key] !== value) {
+      element.setAttribute(key, value as string);
+    }
+  }
 }
 
 /** Deletes an element from its parent without looking up its index (see reconcileChildren). */
@@ -165,8 +145,16 @@ function deleteElement(element: Y.XmlElement): void {
 }
 
 function changeInPlace(context: Reconciliation, block: OldBlock, node: ProseMirrorNode): void {
-  if (block.node.eq(node)) return;
+  // Reads the same: whatever it holds that markdown does not show, the writer did not ask to change.
+  if (block.node.eq(node) || sameMarkdown(context, block.range, context.after.ranges.get(node)!)) return;
   const { element } = block;
+  // Changed character by character, a text block keeps what it holds that markdown does not
+  // show (a mark the schema lacks stays on the words it was on); rewritten whole, or as a
+  // container, it would not.
+  if (node.isTextblock && updateTextblock(element, block.node, node, context.limits)) {
+    updateAttributes(element, node);
+    return;
+  }
   const loss = context.built.lossy.get(element);
   if (loss) {
     throw new AppError(
@@ -179,14 +167,7 @@ function changeInPlace(context: Reconciliation, block: OldBlock, node: ProseMirr
     return;
   }
   // A container (list, item, quote): its own attributes, then its blocks.
-  const attributes = element.getAttributes() as Record<string, unknown>;
-  for (const [key, value] of Object.entries(node.attrs)) {
-    if (value === null || value === undefined) {
-      if (key in attributes) element.removeAttribute(key);
-    } else if (attributes[key] !== value) {
-      element.setAttribute(key, value as string);
-    }
-  }
+  updateAttributes(element, node);
   context.meta.mapping.set(element, node);
   reconcileChildren(context, element, node);
 }

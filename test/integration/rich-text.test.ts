@@ -139,30 +139,39 @@ describe.each<StorageKind>(['postgres', 'embedded'])('rich-text documents on %s'
     }
   });
 
-  it("keeps a mark the schema lacks (a stock Tiptap's underline): an agent's write elsewhere applies, one that rewrites its paragraph is refused with 409, and nothing is deleted", async () => {
+  it("keeps what the schema lacks (a stock Tiptap's underline, a mention): agents edit the words around it, and a write that would delete it is refused with 409", async () => {
     const id = uniqueDocId('rich-unknown');
-    await rest.post('/documents', { id, format: 'prosemirror', content: 'Underlined soon.\n\nAgent text.' });
+    await rest.post('/documents', { id, format: 'prosemirror', content: 'Underlined soon.\n\nAsk someone.' });
     const person = yWebsocketClient(node.wsUrl, id);
     try {
       await whenSynced(person.provider);
-      const underlined = (person.doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText;
+      const [first, second] = person.doc.getXmlFragment(FRAGMENT).toArray() as Y.XmlElement[];
+      const underlined = first!.get(0) as Y.XmlText;
       underlined.format(0, 'Underlined'.length, { underline: {} });
+      const mention = new Y.XmlElement('mention');
+      mention.setAttribute('id', 'u1');
+      second!.insert(1, [mention]);
       const stored = async () => {
         const copy = new Y.Doc();
         Y.applyUpdate(copy, (await rest.get(`/documents/${id}/update`)).body as Uint8Array);
-        return JSON.stringify(((copy.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement).get(0) as Y.XmlText).toDelta()).includes('underline');
+        return copy.getXmlFragment(FRAGMENT).toString().includes('mention');
       };
-      await waitFor(stored, 'the underline to be stored');
-      const refused = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Underlined soon.', replace: 'Underlined later.' }] });
+      await waitFor(stored, 'the underline and the mention to be stored');
+
+      const applied = await rest.patch(`/documents/${id}`, { edits: [{ find: 'soon', replace: 'later' }] });
+      expect(applied.status).toBe(200);
+      await waitFor(() => prosemirrorFormat.render(person.doc) === 'Underlined later.\n\nAsk someone.', "the agent's write to reach the person");
+      expect(underlined.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' later.' }]);
+
+      // Rewriting the paragraph that holds the mention would delete it: refused, nothing applied.
+      const refused = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Ask someone.', replace: 'Ask **someone**!' }] });
       expect(refused.status).toBe(409);
       expect(refused.body.code).toBe('UNSUPPORTED_CONTENT');
-      expect(refused.body.detail).toContain("the 'underline' mark");
-      const applied = await rest.patch(`/documents/${id}`, { edits: [{ find: 'Agent text.', replace: 'Agent text, changed.' }] });
-      expect(applied.status).toBe(200);
-      await waitFor(() => prosemirrorFormat.render(person.doc) === 'Underlined soon.\n\nAgent text, changed.', "the agent's write to reach the person");
-      expect(underlined.toDelta()).toEqual([{ insert: 'Underlined', attributes: { underline: {} } }, { insert: ' soon.' }]);
-      // Reads show the words; the mark stays in the document.
-      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Underlined soon.\n\nAgent text, changed.');
+      expect(refused.body.detail).toContain("a 'mention' element");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(second!.toArray().map((child) => (child instanceof Y.XmlElement ? child.nodeName : child.toString()))).toEqual(['Ask someone.', 'mention']);
+      // Reads show the words; the document keeps the mark and the element.
+      expect((await rest.get(`/documents/${id}`)).body.content).toBe('Underlined later.\n\nAsk someone.');
     } finally {
       person.provider.destroy();
     }

@@ -244,33 +244,52 @@ describe('writing rich-text documents', () => {
       expect(prosemirrorFormat.render(doc), what).toBe('Some words, changed.\n\nAnother paragraph.\n\nAnd a new one.');
       expect(doc.getXmlFragment(FRAGMENT).toArray().map((child) => child.toString()), `${what} is kept`).toContain(kept);
     }
-    // Blocks that render without something they hold: shown without it; a write elsewhere
-    // applies, a write that rewrites them is refused.
-    const lossy: [string, (doc: Y.Doc) => void, string][] = [
+    // Blocks that render without something they hold: shown without it. Their words can be
+    // edited, and it stays on the words it was on; a write that would have to rewrite the
+    // block whole (to change an element inside it) is refused; a write elsewhere applies.
+    const kept: [string, (doc: Y.Doc) => void, string][] = [
       ["the 'underline' mark", (doc) => text(doc).format(0, 4, { underline: {} }), 'Some words here.'],
       ["the 'textAlign' attribute", (doc) => first(doc).setAttribute('textAlign', 'center'), 'Some words here.'],
       ["a 'link' mark without a valid href", (doc) => text(doc).format(0, 4, { link: { href: null } }), 'Some words here.'],
-      ['an embedded object', (doc) => text(doc).insertEmbed(4, { widget: 1 }), 'Some words here.'],
       ["the 'bold' mark together with marks it excludes", (doc) => text(doc).format(0, 4, { code: {}, bold: {} }), '`Some` words here.'],
     ];
-    for (const [what, add, reads] of lossy) {
+    for (const [what, add, reads] of kept) {
       const doc = richDoc('Some words here.\n\nAnother paragraph.');
       add(doc);
       const stored = Y.encodeStateAsUpdate(doc);
       expect(prosemirrorFormat.render(doc), what).toBe(`${reads}\n\nAnother paragraph.`);
       expect(Y.encodeStateAsUpdate(doc), `${what}: reading changes nothing`).toEqual(stored);
       const holding = first(doc).toString();
+      doc.transact(() => prosemirrorFormat.replace(doc, () => `${reads.replace('here', 'there')}\n\nAnother paragraph.`));
+      expect(prosemirrorFormat.render(doc), what).toBe(`${reads.replace('here', 'there')}\n\nAnother paragraph.`);
+      expect(first(doc).toString(), `${what} stays on its words`).toBe(holding.replace('here', 'there'));
+    }
+    const refusedWhole: [string, (doc: Y.Doc) => void][] = [
+      ['an embedded object', (doc) => text(doc).insertEmbed(4, { widget: 1 })],
+      ["a 'mention' element it holds", (doc) => first(doc).insert(1, [new Y.XmlElement('mention')])],
+      ["the 'width' of a 'image'", (doc) => {
+        const image = new Y.XmlElement('image');
+        image.setAttribute('src', 'a.png');
+        image.setAttribute('width', '300' as string);
+        first(doc).insert(1, [image]);
+      }],
+    ];
+    for (const [what, add] of refusedWhole) {
+      const doc = richDoc('Some words here.\n\nAnother paragraph.');
+      add(doc);
+      const stored = Y.encodeStateAsUpdate(doc);
+      const reads = prosemirrorFormat.render(doc);
       let refused: unknown;
       try {
-        doc.transact(() => prosemirrorFormat.replace(doc, () => `${reads.replace('here', 'there')}\n\nAnother paragraph.`));
+        doc.transact(() => prosemirrorFormat.replace(doc, (current) => current.replace('Some', 'Same').replace('.', '!')));
       } catch (error) {
         refused = error;
       }
       expect((refused as AppError | undefined)?.code, what).toBe('UNSUPPORTED_CONTENT');
       expect((refused as AppError).message).toContain(what);
       expect(Y.encodeStateAsUpdate(doc), `${what}: a refused write changes nothing`).toEqual(stored);
-      doc.transact(() => prosemirrorFormat.replace(doc, () => `${reads}\n\nAnother paragraph, changed.`));
-      expect(prosemirrorFormat.render(doc), what).toBe(`${reads}\n\nAnother paragraph, changed.`);
+      const holding = first(doc).toString();
+      doc.transact(() => prosemirrorFormat.replace(doc, () => reads.replace('Another paragraph.', 'Another paragraph, changed.')));
       expect(first(doc).toString(), `${what} is kept`).toBe(holding);
     }
   });

@@ -1,0 +1,133 @@
+import fastDiff from 'fast-diff';
+import type { Mark, Node as ProseMirrorNode } from 'prosemirror-model';
+import * as Y from 'yjs';
+import { type DiffLimits, textChanges } from './text-diff.ts';
+
+/**
+ * Changes a text block's Y.XmlTexts from what they hold (`old`, the block as built) to `node`,
+ * character by character (text-diff.ts), touching only what differs: text, and marks only
+ * where they differ. y-prosemirror's own update replaces everything between the first and the
+ * last change of a text, so an agent's two edits in one paragraph, merged from an old version,
+ * deleted and re-inserted the words between them: a word a person deleted meanwhile came back,
+ * their bold went, their typing moved. Handles a block whose inline nodes (images, hard
+ * breaks) are the same before and after, with at most one Y.XmlText between two of them;
+ * false (nothing changed) otherwise, for the caller to rewrite the block.
+ */
+export function updateTextblock(element: Y.XmlElement, old: ProseMirrorNode, node: ProseMirrorNode, limits?: DiffLimits): boolean {
+  const before = gapsOf(old);
+  const after = gapsOf(node);
+  if (before.inline.length !== after.inline.length || before.inline.some((inline, i) => !inline.eq(after.inline[i]!))) return false;
+  // The element's children in the same shape: a Y.XmlText (or none) in each gap.
+  const texts: (Y.XmlText | null)[] = [null];
+  for (const child of element.toArray()) {
+    if (child instanceof Y.XmlText) {
+      if (texts.at(-1)) return false;
+      texts[texts.length - 1] = child;
+    } else {
+      texts.push(null);
+    }
+  }
+  if (texts.length !== after.gaps.length) return false;
+  for (let i = 0; i < texts.length; i++) {
+    if (!texts[i] && after.gaps[i]!.length > 0) return false;
+    if (texts[i] && textOf(before.gaps[i]!) !== plainText(texts[i]!)) return false;
+  }
+  texts.forEach((text, i) => {
+    if (text) updateText(text, before.gaps[i]!, after.gaps[i]!, limits);
+  });
+  return true;
+}
+
+/** A text block's inline content: the text nodes between its other inline nodes, and those nodes. */
+function gapsOf(block: ProseMirrorNode): { gaps: ProseMirrorNode[][]; inline: ProseMirrorNode[] } {
+  const gaps: ProseMirrorNode[][] = [[]];
+  const inline: ProseMirrorNode[] = [];
+  block.forEach((child) => {
+    if (child.isText) {
+      gaps.at(-1)!.push(child);
+    } else {
+      inline.push(child);
+      gaps.push([]);
+    }
+  });
+  return { gaps, inline };
+}
+
+const textOf = (nodes: readonly ProseMirrorNode[]) => nodes.map((node) => node.text!).join('');
+
+/** The Y.XmlText's characters, or null when it holds an embedded object. */
+function plainText(text: Y.XmlText): string | null {
+  let out = '';
+  for (const op of text.toDelta() as { insert: unknown }[]) {
+    if (typeof op.insert !== 'string') return null;
+    out += op.insert;
+  }
+  return out;
+}
+
+/** The marks of each character of a run of text nodes. */
+function marksByCharacter(nodes: readonly ProseMirrorNode[]): (readonly Mark[])[] {
+  const marks: (readonly Mark[])[] = [];
+  for (const node of nodes) for (let i = 0; i < node.text!.length; i++) marks.push(node.marks);
+  return marks;
+}
+
+const sameMarks = (a: readonly Mark[], b: readonly Mark[]) => a.length === b.length && a.every((mark, i) => mark.eq(b[i]!));
+
+/** The Y.XmlText attributes that give a character `marks`, removing `removed` (mark names). */
+function attributesFor(marks: readonly Mark[], removed: Iterable<string>): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const name of removed) attributes[name] = null;
+  for (const mark of marks) attributes[mark.type.name] = mark.attrs;
+  return attributes;
+}
+
+function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: readonly ProseMirrorNode[], limits?: DiffLimits): void {
+  const oldMarks = marksByCharacter(before);
+  const newMarks = marksByCharacter(after);
+  const names = new Set<string>();
+  for (const node of [...before, ...after]) for (const mark of node.marks) names.add(mark.type.name);
+  /** Applies the marks of new characters [from, to) at `index`, in runs of the same marks. */
+  const format = (index: number, from: number, to: number) => {
+    for (let start = from; start < to; ) {
+      let end = start + 1;
+      while (end < to && sameMarks(newMarks[end]!, newMarks[start]!)) end += 1;
+      text.format(index + start - from, end - start, attributesFor(newMarks[start]!, names));
+      start = end;
+    }
+  };
+  let index = 0; // in the Y.XmlText, as it is being changed
+  let oldAt = 0;
+  let newAt = 0;
+  for (const [operation, chunk] of textChanges(textOf(before), textOf(after), limits)) {
+    if (operation === fastDiff.DELETE) {
+      text.delete(index, chunk.length);
+      oldAt += chunk.length;
+    } else if (operation === fastDiff.INSERT) {
+      // Inserted in runs of the same marks, each with exactly those marks.
+      for (let start = newAt; start < newAt + chunk.length; ) {
+        let end = start + 1;
+        while (end < newAt + chunk.length && sameMarks(newMarks[end]!, newMarks[start]!)) end += 1;
+        text.insert(index, chunk.slice(start - newAt, end - newAt), attributesFor(newMarks[start]!, names));
+        index += end - start;
+        start = end;
+      }
+      newAt += chunk.length;
+    } else {
+      // Kept text: its marks change only where the new ones differ.
+      for (let i = 0; i < chunk.length; ) {
+        if (sameMarks(oldMarks[oldAt + i]!, newMarks[newAt + i]!)) {
+          i += 1;
+          continue;
+        }
+        let end = i + 1;
+        while (end < chunk.length && !sameMarks(oldMarks[oldAt + end]!, newMarks[newAt + end]!)) end += 1;
+        format(index + i, newAt + i, newAt + end);
+        i = end;
+      }
+      index += chunk.length;
+      oldAt += chunk.length;
+      newAt += chunk.length;
+    }
+  }
+}
