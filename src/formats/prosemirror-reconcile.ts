@@ -26,16 +26,23 @@ interface Reconciliation {
 /**
  * Changes the fragment (built as `built`, rendered as `before`) so that it holds `wanted`
  * (rendered as `after`), touching only what the writer changed, so that people typing
- * elsewhere keep typing where they were. Blocks are matched through the markdown: a diff of
- * the old rendering and the new says where each old block's markdown went, and the block is
- * paired with the first new block of its kind there (so of two equal paragraphs, the one
- * the writer edited is the one that changes, and a paragraph added at the top moves nothing
- * below it). A pair is the same block changed in place (a container, such as a list, is
- * reconciled the same way one level down; a text block is updated by y-prosemirror's
- * updateYFragment, which changes only what differs in its text); anything
- * else is deleted or inserted. Never touched: elements that did not render, blocks that
- * render as nothing (an empty paragraph someone may be about to type into). A block that rendered without something it
- * holds (BuiltFragment.lossy) is refused (UNSUPPORTED_CONTENT) rather than rewritten.
+ * elsewhere keep typing where they were. Blocks are matched through the markdown, at each
+ * level of the tree (a list's items as the document's blocks):
+ * - a block whose markdown the writer left as it was (`written`) stays as it is, and the new
+ *   blocks its markdown reads as are passed over: it may not read back as itself (a
+ *   paragraph ending in a space, an image whose address has a space), and no one asked for
+ *   it to change. (If its markdown now reads as part of a block elsewhere, the writer moved
+ *   it there: it is matched as any other.)
+ * - any other block goes with the first new block of its kind where its markdown went
+ *   (`moved`): of two equal paragraphs, the one the writer edited is the one that changes,
+ *   and a paragraph added at the top moves nothing below it. The pair is the same block
+ *   changed in place: a text block character by character (prosemirror-text-update.ts), a
+ *   container one level down. A block with no partner is deleted, a new block with none is
+ *   inserted where it stands.
+ * Never touched: elements that did not render, and blocks that render as nothing (an empty
+ * paragraph someone may be about to type into). A block that rendered without something it
+ * holds (BuiltFragment.lossy) and would have to be rewritten whole is refused
+ * (UNSUPPORTED_CONTENT).
  */
 export function reconcileFragment(
   doc: Y.Doc,
@@ -56,70 +63,83 @@ export function reconcileFragment(
 interface OldBlock {
   element: Y.XmlElement;
   node: ProseMirrorNode;
-  /** Its index among all of the parent's children. */
-  index: number;
   range: Range;
 }
 
-function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wanted: ProseMirrorNode): void {
-  const old: OldBlock[] = [];
-  parent.toArray().forEach((child, index) => {
+/** The parent's children that rendered as something, with where. */
+function renderedBlocks(context: Reconciliation, parent: Y.XmlFragment): OldBlock[] {
+  const blocks: OldBlock[] = [];
+  for (const child of parent.toArray()) {
     const node = child instanceof Y.XmlElement ? context.built.mapping.get(child) : undefined;
     const range = node && !Array.isArray(node) ? context.before.ranges.get(node) : undefined;
-    // Blocks that render as nothing are left where they are: no one writing markdown saw them.
-    if (range && range[1] > range[0]) old.push({ element: child as Y.XmlElement, node: node as ProseMirrorNode, index, range });
-  });
-  const next = wanted.content.content as readonly ProseMirrorNode[];
+    if (range && range[1] > range[0]) blocks.push({ element: child as Y.XmlElement, node: node as ProseMirrorNode, range });
+  }
+  return blocks;
+}
 
-  // A block whose markdown the writer left as it was stays as it is, and the new blocks its
-  // markdown reads as at this level are passed over: it may not read back as itself (a
-  // paragraph ending in a space, an image whose address has a space), and no one asked for
-  // it to change. (If its markdown reads as no block at this level, the writer moved it into
-  // another block, and it is not left where it was.) Every
-  // other block goes with the first new one of its kind where its markdown went (so of two
-  // equal paragraphs, the one the writer edited is the one that changes); the new blocks
-  // before that are inserted after the last block passed, and a block with none is deleted.
-  // Elements are placed by reference, not by index: Yjs finds an index by walking the list
-  // from its start, which made writing a document of many blocks quadratic in their number.
-  let added = 0;
+function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wanted: ProseMirrorNode): void {
+  const old = renderedBlocks(context, parent);
+  const next = wanted.content.content as readonly ProseMirrorNode[];
   const rangeOf = (node: ProseMirrorNode) => context.after.ranges.get(node)!;
-  const insertAfter = (reference: Reference, until: number) => {
+  /** Where an old block's own markdown starts now, past the blank line or marker before it. */
+  const contentStart = ({ range: [from, to] }: OldBlock) => {
+    let at = from;
+    while (at < to && /\s/.test(context.before.text[at]!)) at += 1;
+    return context.moved.span([at, to])[0];
+  };
+
+  // New blocks are placed by reference, not by index: Yjs finds an index by walking the list
+  // from its start, which made writing a document of many blocks quadratic in their number.
+  let added = 0; // new blocks placed (inserted, passed over or paired) so far
+  let last: Reference = null; // the last old block passed: new blocks go after it
+  const insertUpTo = (until: number) => {
     if (added >= until) return;
     const nodes = next.slice(added, until);
     const elements = nodes.map((node) => new Y.XmlElement(node.type.name));
-    parent.insertAfter(reference, elements);
+    parent.insertAfter(last, elements);
     elements.forEach((element, i) => updateYFragment(context.doc, element, nodes[i]!, context.meta));
     added = until;
   };
-  let last: Reference = null;
-  for (const block of old) {
+
+  old.forEach((block, index) => {
     const [start, end] = context.moved.span(block.range);
-    // The new blocks its markdown reads as now: those at this level where its markdown went.
+    // What its markdown reads as now at this level: the new blocks that start where it went,
+    // and end before the next old block's own markdown.
+    const following = old[index + 1];
+    const nextStart = following ? contentStart(following) : Number.POSITIVE_INFINITY;
     let first = added;
     while (first < next.length && rangeOf(next[first]!)[1] <= start) first += 1;
     let afterLast = first;
-    while (afterLast < next.length && rangeOf(next[afterLast]!)[0] >= start && rangeOf(next[afterLast]!)[1] <= end) afterLast += 1;
-    if (afterLast > first && context.written.untouched(block.range)) {
-      insertAfter(last, first);
+    while (afterLast < next.length && rangeOf(next[afterLast]!)[0] >= start && rangeOf(next[afterLast]!)[0] < end && rangeOf(next[afterLast]!)[1] <= nextStart) {
+      afterLast += 1;
+    }
+    const readsAsNothing = context.after.text.slice(start, end).trim() === '';
+    if ((afterLast > first || readsAsNothing) && context.written.untouched(block.range)) {
+      insertUpTo(first);
       added = afterLast;
     } else {
-      let partner = -1;
-      for (let index = added; index < next.length && partner === -1; index++) {
-        const range = rangeOf(next[index]!);
-        if (range[0] >= end) break;
-        if (range[1] > start && next[index]!.type === block.node.type) partner = index;
-      }
-      if (partner !== -1) {
-        insertAfter(last, partner);
-        changeInPlace(context, block, next[added]!);
-        added += 1;
-      } else {
+      const partner = partnerOf(block, [start, end], next, added, rangeOf);
+      if (partner === -1) {
         deleteElement(block.element);
+      } else {
+        insertUpTo(partner);
+        changeInPlace(context, block, next[partner]!);
+        added = partner + 1;
       }
     }
     last = block.element;
+  });
+  insertUpTo(next.length);
+}
+
+/** The first new block from `from` of the old block's kind whose markdown overlaps where the old block's went; -1 if none. */
+function partnerOf(block: OldBlock, [start, end]: Range, next: readonly ProseMirrorNode[], from: number, rangeOf: (node: ProseMirrorNode) => Range): number {
+  for (let index = from; index < next.length; index++) {
+    const range = rangeOf(next[index]!);
+    if (range[0] >= end) break;
+    if (range[1] > start && next[index]!.type === block.node.type) return index;
   }
-  insertAfter(last, next.length);
+  return -1;
 }
 
 type Reference = Parameters<Y.XmlFragment['insertAfter']>[0];
