@@ -39,8 +39,8 @@ interface Reconciliation {
  *   changed in place: a text block character by character (prosemirror-text-update.ts), a
  *   container one level down. A block with no partner is deleted, a new block with none is
  *   inserted where it stands.
- * Never touched: elements that did not render, and blocks that render as nothing (an empty
- * paragraph someone may be about to type into). A block that rendered without something it
+ * Never touched: elements that did not render, and blocks that render as blank (an empty
+ * paragraph someone may be about to type into, one of spaces). A block that rendered without something it
  * holds (BuiltFragment.lossy) and would have to be rewritten whole is refused
  * (UNSUPPORTED_CONTENT).
  */
@@ -66,13 +66,14 @@ interface OldBlock {
   range: Range;
 }
 
-/** The parent's children that rendered as something, with where. */
+/** The parent's children that rendered as something to see, with where. */
 function renderedBlocks(context: Reconciliation, parent: Y.XmlFragment): OldBlock[] {
   const blocks: OldBlock[] = [];
   for (const child of parent.toArray()) {
     const node = child instanceof Y.XmlElement ? context.built.mapping.get(child) : undefined;
     const range = node && !Array.isArray(node) ? context.before.ranges.get(node) : undefined;
-    if (range && range[1] > range[0]) blocks.push({ element: child as Y.XmlElement, node: node as ProseMirrorNode, range });
+    // One that renders as blank (an empty paragraph, one of spaces) no one writing markdown sees.
+    if (range && context.before.text.slice(range[0], range[1]).trim() !== '') blocks.push({ element: child as Y.XmlElement, node: node as ProseMirrorNode, range });
   }
   return blocks;
 }
@@ -113,8 +114,7 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
     while (afterLast < next.length && rangeOf(next[afterLast]!)[0] >= start && rangeOf(next[afterLast]!)[0] < end && rangeOf(next[afterLast]!)[1] <= nextStart) {
       afterLast += 1;
     }
-    const readsAsNothing = context.after.text.slice(start, end).trim() === '';
-    if ((afterLast > first || readsAsNothing) && context.written.untouched(block.range)) {
+    if (afterLast > first && context.written.untouched(block.range)) {
       insertUpTo(first);
       added = afterLast;
     } else {

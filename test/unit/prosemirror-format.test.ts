@@ -486,8 +486,9 @@ describe('writing rich-text documents', () => {
       const stored = Y.encodeStateAsUpdate(doc);
       expect(doc.transact(() => prosemirrorFormat.replace(doc, (current) => current)), what).toBe(false);
       expect(Y.encodeStateAsUpdate(doc), `${what}: its own rendering written back`).toEqual(stored);
-      doc.transact(() => prosemirrorFormat.replace(doc, (current) => current.replace('bottom', 'bottom, edited')));
-      expect(prosemirrorFormat.render(doc).endsWith('bottom, edited'), what).toBe(true);
+      // Edited right after it, where a diff is most likely to take it along.
+      doc.transact(() => prosemirrorFormat.replace(doc, (current) => current.replace('bottom', 'Bottom, edited')));
+      expect(prosemirrorFormat.render(doc).endsWith('Bottom, edited'), what).toBe(true);
       const children = doc.getXmlFragment(FRAGMENT).toArray();
       expect(children[1], `${what} keeps its element`).toBe(block);
       expect(block.toString(), `${what} is as it was`).toBe(held);
