@@ -158,6 +158,16 @@ describe('markdown of rich-text documents', () => {
 });
 
 /** A Y.Doc whose fragment holds `text` (as a person's client would have made it). */
+/** The error `action` throws, or undefined. */
+function errorOf(action: () => unknown): AppError | undefined {
+  try {
+    action();
+  } catch (error) {
+    return error as AppError;
+  }
+  return undefined;
+}
+
 function richDoc(text: string): Y.Doc {
   const doc = new Y.Doc();
   doc.transact(() => prosemirrorFormat.replace(doc, () => text));
@@ -279,14 +289,9 @@ describe('writing rich-text documents', () => {
       add(doc);
       const stored = Y.encodeStateAsUpdate(doc);
       const reads = prosemirrorFormat.render(doc);
-      let refused: unknown;
-      try {
-        doc.transact(() => prosemirrorFormat.replace(doc, (current) => current.replace('Some', 'Same').replace('.', '!')));
-      } catch (error) {
-        refused = error;
-      }
-      expect((refused as AppError | undefined)?.code, what).toBe('UNSUPPORTED_CONTENT');
-      expect((refused as AppError).message).toContain(what);
+      const refused = errorOf(() => doc.transact(() => prosemirrorFormat.replace(doc, (current) => current.replace('Some', 'Same').replace('.', '!'))));
+      expect(refused?.code, what).toBe('UNSUPPORTED_CONTENT');
+      expect(refused!.message).toContain(what);
       expect(Y.encodeStateAsUpdate(doc), `${what}: a refused write changes nothing`).toEqual(stored);
       const holding = first(doc).toString();
       doc.transact(() => prosemirrorFormat.replace(doc, () => reads.replace('Another paragraph.', 'Another paragraph, changed.')));
@@ -348,16 +353,11 @@ describe('writing rich-text documents', () => {
         // A person types at the start of one paragraph on the live document; the change has not seen it.
         const live = docFromUpdates(baseUpdates);
         ((live.getXmlFragment(FRAGMENT).get(index) as Y.XmlElement).get(0) as Y.XmlText).insert(0, 'Typed: ');
-        let refused: unknown;
-        try {
-          change.requireNothingLost(live);
-        } catch (error) {
-          refused = error;
-        }
+        const refused = errorOf(() => change.requireNothingLost(live));
         if (refused) {
           refusals += 1;
-          expect((refused as AppError).code, what).toBe('EDIT_CONFLICT');
-          expect((refused as AppError).message, what).toContain(`"Typed: ${words}`);
+          expect(refused!.code, what).toBe('EDIT_CONFLICT');
+          expect(refused!.message, what).toContain(`"Typed: ${words}`);
         } else {
           Y.applyUpdate(live, change.update);
           expect(prosemirrorFormat.render(live), `${what}, typing in "${words}"`).toContain('Typed: ');
@@ -413,13 +413,8 @@ describe('writing rich-text documents', () => {
     for (const [what, act] of personActions) {
       const live = docFromUpdates(baseUpdates);
       act(live);
-      let refused: unknown;
-      try {
-        change.requireNothingLost(live);
-      } catch (error) {
-        refused = error;
-      }
-      expect((refused as AppError | undefined)?.code, `the person ${what}`).toBe('EDIT_CONFLICT');
+      const refused = errorOf(() => change.requireNothingLost(live));
+      expect(refused?.code, `the person ${what}`).toBe('EDIT_CONFLICT');
     }
     // A person typing elsewhere in that paragraph is no conflict.
     const live = docFromUpdates(baseUpdates);
