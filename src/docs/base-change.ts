@@ -13,7 +13,7 @@ export interface BaseChangeData {
   update: Uint8Array;
   baseSnapshot: Uint8Array;
   /** Where the change touches the document's structure (lost-edits.ts), as plain numbers. */
-  footprint: { deletedTypes: number[]; editedTypes: number[]; deletedText: number[] };
+  footprint: { deletedTypes: number[]; editedTypes: number[]; deletedText: number[]; insertedBetween: number[] };
 }
 
 /** A change made on a rebuild of its base: the update to merge, and the check before merging it. */
@@ -53,7 +53,7 @@ export function baseChangeData(
     const before = Y.encodeStateVector(doc);
     const base = Y.snapshot(doc);
     let changed = false;
-    let footprint: ChangeFootprint = { deletedTypes: [], editedTypes: [], deletedText: [] };
+    let footprint: ChangeFootprint = { deletedTypes: [], editedTypes: [], deletedText: [], insertedBetween: [] };
     doc.once('afterTransaction', (transaction: Y.Transaction) => {
       footprint = footprintOf(transaction, base);
     });
@@ -64,11 +64,7 @@ export function baseChangeData(
     return {
       update: Y.encodeStateAsUpdate(doc, before),
       baseSnapshot: Y.encodeSnapshot(base),
-      footprint: {
-        deletedTypes: footprint.deletedTypes.flatMap((id) => [id.client, id.clock]),
-        editedTypes: footprint.editedTypes.flatMap((id) => [id.client, id.clock]),
-        deletedText: footprint.deletedText.flat(),
-      },
+      footprint: encodeFootprint(footprint),
     };
   } finally {
     doc.destroy();
@@ -76,14 +72,12 @@ export function baseChangeData(
 }
 
 export function baseChangeOf(data: BaseChangeData): BaseChange {
-  const ids = (pairs: number[]) => Array.from({ length: pairs.length / 2 }, (_, i) => Y.createID(pairs[2 * i]!, pairs[2 * i + 1]!));
-  const runs = (triples: number[]) => Array.from({ length: triples.length / 3 }, (_, i) => triples.slice(3 * i, 3 * i + 3) as [number, number, number]);
   return {
     update: data.update,
     requireNothingLost(live) {
-      const { deletedTypes, editedTypes, deletedText } = data.footprint;
-      if (deletedTypes.length + editedTypes.length + deletedText.length === 0) return;
-      const footprint = { deletedTypes: ids(deletedTypes), editedTypes: ids(editedTypes), deletedText: runs(deletedText) };
+      const footprint = decodeFootprint(data.footprint);
+      const touches = footprint.deletedTypes.length + footprint.editedTypes.length + footprint.deletedText.length + footprint.insertedBetween.length;
+      if (touches === 0) return;
       const lost = lostBy(live, footprint, Y.decodeSnapshot(data.baseSnapshot));
       if (lost) {
         throw new AppError(
@@ -92,5 +86,30 @@ export function baseChangeOf(data: BaseChangeData): BaseChange {
         );
       }
     },
+  };
+}
+
+/** A footprint as numbers, to cross to another thread: IDs as client and clock, -1 for none. */
+function encodeFootprint(footprint: ChangeFootprint): BaseChangeData['footprint'] {
+  const id = (value: Y.ID | null) => (value ? [value.client, value.clock] : [-1, -1]);
+  return {
+    deletedTypes: footprint.deletedTypes.flatMap(id),
+    editedTypes: footprint.editedTypes.flatMap(id),
+    deletedText: footprint.deletedText.flatMap(({ text, run }) => [...id(text), ...run]),
+    insertedBetween: footprint.insertedBetween.flatMap(([left, right]) => [...id(left), ...id(right)]),
+  };
+}
+
+function decodeFootprint(numbers: BaseChangeData['footprint']): ChangeFootprint {
+  const id = (values: number[], at: number) => (values[at] === -1 ? null : Y.createID(values[at]!, values[at + 1]!));
+  const groups = (values: number[], size: number) => Array.from({ length: values.length / size }, (_, i) => i * size);
+  return {
+    deletedTypes: groups(numbers.deletedTypes, 2).map((at) => id(numbers.deletedTypes, at)!),
+    editedTypes: groups(numbers.editedTypes, 2).map((at) => id(numbers.editedTypes, at)!),
+    deletedText: groups(numbers.deletedText, 5).map((at) => ({
+      text: id(numbers.deletedText, at)!,
+      run: numbers.deletedText.slice(at + 2, at + 5) as [number, number, number],
+    })),
+    insertedBetween: groups(numbers.insertedBetween, 4).map((at) => [id(numbers.insertedBetween, at), id(numbers.insertedBetween, at + 2)]),
   };
 }

@@ -6,7 +6,7 @@ import { DiffMap, type Range } from './diff-map.ts';
 import type { BuiltFragment } from './prosemirror-build.ts';
 import { updateTextblock } from './prosemirror-text-update.ts';
 import type { Rendered } from './prosemirror-markdown.ts';
-import { textChanges, type DiffLimits } from './text-diff.ts';
+import { type DiffBudget, diffBudget, type DiffLimits, textChanges } from './text-diff.ts';
 
 type Meta = Parameters<typeof updateYFragment>[3];
 
@@ -21,6 +21,7 @@ interface Reconciliation {
   /** The old markdown against the markdown written: which old nodes the writer left as they were. */
   written: DiffMap;
   limits: DiffLimits | undefined;
+  budget: DiffBudget;
 }
 
 /**
@@ -55,9 +56,11 @@ export function reconcileFragment(
   limits?: DiffLimits,
 ): void {
   const meta: Meta = { mapping: built.mapping, isOMark: new Map() };
-  const moved = new DiffMap(textChanges(before.text, after.text, limits));
-  const writtenMap = written === after.text ? moved : new DiffMap(textChanges(before.text, written, limits));
-  reconcileChildren({ doc, meta, built, before, after, moved, written: writtenMap, limits }, fragment, wanted);
+  // One diff budget for the whole write: the two diffs of the markdown and every text block's.
+  const budget = diffBudget(limits);
+  const moved = new DiffMap(textChanges(before.text, after.text, limits, budget));
+  const writtenMap = written === after.text ? moved : new DiffMap(textChanges(before.text, written, limits, budget));
+  reconcileChildren({ doc, meta, built, before, after, moved, written: writtenMap, limits, budget }, fragment, wanted);
 }
 
 interface OldBlock {
@@ -82,12 +85,8 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
   const old = renderedBlocks(context, parent);
   const next = wanted.content.content as readonly ProseMirrorNode[];
   const rangeOf = (node: ProseMirrorNode) => context.after.ranges.get(node)!;
-  /** Where an old block's own markdown starts now, past the blank line or marker before it. */
-  const contentStart = ({ range: [from, to] }: OldBlock) => {
-    let at = from;
-    while (at < to && /\s/.test(context.before.text[at]!)) at += 1;
-    return context.moved.span([at, to])[0];
-  };
+  /** Where an old block's own markdown starts now. */
+  const contentStart = (block: OldBlock) => context.moved.span(ownMarkdown(context.before.text, block.range))[0];
 
   // New blocks are placed by reference, not by index: Yjs finds an index by walking the list
   // from its start, which made writing a document of many blocks quadratic in their number.
@@ -118,28 +117,55 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
       insertUpTo(first);
       added = afterLast;
     } else {
-      const partner = partnerOf(block, [start, end], next, added, rangeOf);
+      const partner = partnerOf(context, block, next, added, old[index + 1]);
       if (partner === -1) {
+        // Deleted, and what replaces it goes before it, not after: a block a person adds
+        // after it meanwhile stays after what replaces it.
         deleteElement(block.element);
-      } else {
-        insertUpTo(partner);
-        changeInPlace(context, block, next[partner]!);
-        added = partner + 1;
+        return;
       }
+      insertUpTo(partner);
+      changeInPlace(context, block, next[partner]!);
+      added = partner + 1;
     }
     last = block.element;
   });
   insertUpTo(next.length);
 }
 
-/** The first new block from `from` of the old block's kind whose markdown overlaps where the old block's went; -1 if none. */
-function partnerOf(block: OldBlock, [start, end]: Range, next: readonly ProseMirrorNode[], from: number, rangeOf: (node: ProseMirrorNode) => Range): number {
+/**
+ * The new block from `from` on, of the old block's kind, whose own markdown (past the blank
+ * line or marker before it) overlaps most with where the old block's own markdown went; -1
+ * if none does, or if the block after it (`following`) overlaps that one more (a paragraph
+ * deleted before one that changed: the changed one is the one that stays). By their own
+ * markdown: a paragraph added right above another overlaps the blank line before it, and
+ * would otherwise take its place.
+ */
+function partnerOf(context: Reconciliation, block: OldBlock, next: readonly ProseMirrorNode[], from: number, following: OldBlock | undefined): number {
+  const overlapWith = (old: OldBlock, index: number) => {
+    const [start, end] = context.moved.span(ownMarkdown(context.before.text, old.range));
+    const [newStart, newEnd] = ownMarkdown(context.after.text, context.after.ranges.get(next[index]!)!);
+    return { overlap: Math.min(end, newEnd) - Math.max(start, newStart), past: newStart >= end };
+  };
+  let partner = -1;
+  let most = 0;
   for (let index = from; index < next.length; index++) {
-    const range = rangeOf(next[index]!);
-    if (range[0] >= end) break;
-    if (range[1] > start && next[index]!.type === block.node.type) return index;
+    const { overlap, past } = overlapWith(block, index);
+    if (past) break;
+    if (overlap > most && next[index]!.type === block.node.type) {
+      partner = index;
+      most = overlap;
+    }
   }
-  return -1;
+  if (partner !== -1 && following && following.node.type === block.node.type && overlapWith(following, partner).overlap > most) return -1;
+  return partner;
+}
+
+/** A node's range without the blank line, indentation or marker it starts with. */
+function ownMarkdown(text: string, [from, to]: Range): Range {
+  let at = from;
+  while (at < to && /\s/.test(text[at]!)) at += 1;
+  return [at, to];
 }
 
 type Reference = Parameters<Y.XmlFragment['insertAfter']>[0];
@@ -171,7 +197,7 @@ function changeInPlace(context: Reconciliation, block: OldBlock, node: ProseMirr
   // Changed character by character, a text block keeps what it holds that markdown does not
   // show (a mark the schema lacks stays on the words it was on); rewritten whole, or as a
   // container, it would not.
-  if (node.isTextblock && updateTextblock(element, block.node, node, context.limits)) {
+  if (node.isTextblock && updateTextblock(element, block.node, node, context.limits, context.budget)) {
     updateAttributes(element, node);
     return;
   }

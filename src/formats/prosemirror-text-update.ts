@@ -1,7 +1,7 @@
 import fastDiff from 'fast-diff';
 import type { Mark, Node as ProseMirrorNode } from 'prosemirror-model';
 import * as Y from 'yjs';
-import { type DiffLimits, textChanges } from './text-diff.ts';
+import { type DiffBudget, type DiffLimits, textChanges } from './text-diff.ts';
 
 /**
  * Changes a text block's Y.XmlTexts from what they hold (`old`, the block as built) to `node`,
@@ -13,7 +13,7 @@ import { type DiffLimits, textChanges } from './text-diff.ts';
  * breaks) are the same before and after, with at most one Y.XmlText between two of them;
  * false (nothing changed) otherwise, for the caller to rewrite the block.
  */
-export function updateTextblock(element: Y.XmlElement, old: ProseMirrorNode, node: ProseMirrorNode, limits?: DiffLimits): boolean {
+export function updateTextblock(element: Y.XmlElement, old: ProseMirrorNode, node: ProseMirrorNode, limits?: DiffLimits, budget?: DiffBudget): boolean {
   const before = gapsOf(old);
   const after = gapsOf(node);
   if (before.inline.length !== after.inline.length || before.inline.some((inline, i) => !inline.eq(after.inline[i]!))) return false;
@@ -33,7 +33,7 @@ export function updateTextblock(element: Y.XmlElement, old: ProseMirrorNode, nod
     if (texts[i] && textOf(before.gaps[i]!) !== plainText(texts[i]!)) return false;
   }
   texts.forEach((text, i) => {
-    if (text) updateText(text, before.gaps[i]!, after.gaps[i]!, limits);
+    if (text) updateText(text, before.gaps[i]!, after.gaps[i]!, limits, budget);
   });
   return true;
 }
@@ -87,7 +87,7 @@ function attributesFor(marks: readonly Mark[], removed: Iterable<string>): Recor
  * index, so an insert or format call per run of marks made a long paragraph of many marks
  * quadratic (a 220 kB one took minutes), where applyDelta walks it once.
  */
-function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: readonly ProseMirrorNode[], limits?: DiffLimits): void {
+function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: readonly ProseMirrorNode[], limits?: DiffLimits, budget?: DiffBudget): void {
   const oldMarks = marksByCharacter(before);
   const newMarks = marksByCharacter(after);
   const names = new Set<string>();
@@ -105,7 +105,7 @@ function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: 
   const newText = textOf(after);
   let oldAt = 0;
   let newAt = 0;
-  for (const [operation, chunk] of textChanges(textOf(before), newText, limits)) {
+  for (const [operation, chunk] of textChanges(textOf(before), newText, limits, budget)) {
     if (operation === fastDiff.DELETE) {
       delta.push({ delete: chunk.length });
       oldAt += chunk.length;

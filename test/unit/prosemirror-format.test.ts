@@ -424,6 +424,89 @@ describe('writing rich-text documents', () => {
     expect(prosemirrorFormat.render(live)).toBe('Typed: one two three FOUR\n\nnext paragraph');
   });
 
+  it("adds a paragraph above another without taking the other's element, with or without a person typing there", () => {
+    const baseUpdates = [Y.encodeStateAsUpdate(richDoc('# Title\n\nfoo bar baz'))];
+    const live = docFromUpdates(baseUpdates);
+    const paragraph = live.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement;
+    (paragraph.get(0) as Y.XmlText).insert('foo bar'.length, ' TYPED');
+    const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => '# Title\n\nnew para\n\nfoo bar baz')!;
+    change.requireNothingLost(live);
+    Y.applyUpdate(live, change.update);
+    expect(prosemirrorFormat.render(live)).toBe('# Title\n\nnew para\n\nfoo bar TYPED baz');
+    expect(live.getXmlFragment(FRAGMENT).get(2)).toBe(paragraph);
+    for (const [text, added] of [
+      ['one\n\nfoo bar baz', 'one\n\nnew\n\nfoo bar baz'],
+      ['- one\n- foo bar baz', '- one\n- new\n- foo bar baz'],
+    ]) {
+      const doc = richDoc(text!);
+      const elements = (doc.getXmlFragment(FRAGMENT).toArray() as Y.XmlElement[]).map((element) => element.toString());
+      const before = doc.getXmlFragment(FRAGMENT).toArray();
+      doc.transact(() => prosemirrorFormat.replace(doc, () => added!));
+      expect(prosemirrorFormat.render(doc)).toBe(added);
+      if (before.length > 1) expect(doc.getXmlFragment(FRAGMENT).toArray().at(-1)).toBe(before.at(-1));
+      expect(elements.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("refuses a change from an older version that splits, deletes or converts a block where a person's edit would be lost or misplaced; merges where it would not", () => {
+    const fragment = (doc: Y.Doc) => doc.getXmlFragment(FRAGMENT);
+    const textAt = (doc: Y.Doc, index: number) => (fragment(doc).get(index) as Y.XmlElement).get(0) as Y.XmlText;
+    const splitBeforeThree = (doc: Y.Doc) => {
+      textAt(doc, 0).delete('one two'.length, ' three four'.length);
+      const rest = new Y.XmlElement('paragraph');
+      rest.insert(0, [new Y.XmlText('three four')]);
+      fragment(doc).insert(1, [rest]);
+    };
+    const toHeading = (doc: Y.Doc) => {
+      const heading = new Y.XmlElement('heading');
+      heading.setAttribute('level', 2 as unknown as string);
+      heading.insert(0, [new Y.XmlText(textAt(doc, 0).toString())]);
+      fragment(doc).delete(0, 1);
+      fragment(doc).insert(0, [heading]);
+    };
+    // What each outcome is: refused, or merged into this.
+    const cases: [string, string, (doc: Y.Doc) => void, (markdown: string) => string, string][] = [
+      ['the agent deletes a paragraph a person typed in, and edits the next', 'b0 b1 b2 b3\n\nb4 b5 b6', (doc) => textAt(doc, 0).insert(5, ' TYPED'), () => 'b4 NEW b5 b6', 'EDIT_CONFLICT'],
+      // A split keeps the paragraph's element for its larger part and makes the other anew.
+      ['the agent splits a paragraph, a person typed in the part it keeps', 'one two three four', (doc) => textAt(doc, 0).insert('one two three'.length, ' TYPED'), () => 'one two\n\nthree four', 'one two\n\nthree TYPED four'],
+      ['the agent splits a paragraph, a person made bold in the part it keeps', 'one two three four', (doc) => textAt(doc, 0).format('one two three '.length, 4, { bold: {} }), () => 'one two\n\nthree four', 'one two\n\nthree **four**'],
+      ['the agent splits a paragraph, a person typed in the part it moves', 'one two three four', (doc) => textAt(doc, 0).insert(3, ' TYPED'), () => 'one two\n\nthree four', 'EDIT_CONFLICT'],
+      ['a person split a paragraph, and the agent adds a word to the part that moved', 'one two three four', splitBeforeThree, (markdown) => markdown.replace('three four', 'three and four'), 'EDIT_CONFLICT'],
+      ['a person split a paragraph, and the agent appends to it', 'one two three four', splitBeforeThree, (markdown) => markdown.replace('four', 'four five'), 'EDIT_CONFLICT'],
+      ['a person split a paragraph, and the agent makes the moved part bold', 'one two three four', splitBeforeThree, (markdown) => markdown.replace('four', '**four**'), 'EDIT_CONFLICT'],
+      ['a person made a paragraph a heading, and the agent deletes it', 'convert me\n\nstays', toHeading, () => 'stays', 'EDIT_CONFLICT'],
+      ['a person deleted a paragraph, and the agent makes it a heading', 'gone soon\n\nstays', (doc) => fragment(doc).delete(0, 1), (markdown) => `## ${markdown}`, 'EDIT_CONFLICT'],
+    ];
+    for (const [what, text, person, agent, outcome] of cases) {
+      const baseUpdates = [Y.encodeStateAsUpdate(richDoc(text))];
+      const live = docFromUpdates(baseUpdates);
+      person(live);
+      const change = changeAgainstBase(prosemirrorFormat, baseUpdates, agent)!;
+      const refused = errorOf(() => change.requireNothingLost(live));
+      if (outcome === 'EDIT_CONFLICT') {
+        expect(refused?.code, what).toBe('EDIT_CONFLICT');
+      } else {
+        expect(refused, what).toBeUndefined();
+        Y.applyUpdate(live, change.update);
+        expect(prosemirrorFormat.render(live), what).toBe(outcome);
+      }
+    }
+  });
+
+  it('keeps a block a person adds after one the agent converts after what replaces it, whichever client id is larger', () => {
+    for (let round = 0; round < 20; round++) {
+      const baseUpdates = [Y.encodeStateAsUpdate(richDoc('# head\n\ntail'))];
+      const live = docFromUpdates(baseUpdates);
+      const added = new Y.XmlElement('paragraph');
+      added.insert(0, [new Y.XmlText('person new')]);
+      live.getXmlFragment(FRAGMENT).insert(1, [added]);
+      const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => 'head\n\ntail')!;
+      change.requireNothingLost(live);
+      Y.applyUpdate(live, change.update);
+      expect(prosemirrorFormat.render(live), `round ${round}`).toBe('head\n\nperson new\n\ntail');
+    }
+  });
+
   it('puts a block the writer turned into another kind where it was, not after the paragraph a person is typing into next to it', () => {
     const base = richDoc('AAA\n\nBBB');
     base.getXmlFragment(FRAGMENT).insert(1, [new Y.XmlElement('paragraph')]);
