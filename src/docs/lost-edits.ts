@@ -118,8 +118,8 @@ function runIndex(runs: readonly Run[]): (id: Y.ID | null) => boolean {
 }
 
 /**
- * Whether someone, since the base, typed or formatted inside text the change deletes: an item
- * of theirs between two characters of the same deleted run.
+ * Whether someone, since the base, typed or formatted inside text the change deletes: text of
+ * theirs between two deleted characters, or a mark of theirs that starts or ends on one.
  */
 function editedInside(live: Y.Doc, deletedText: ChangeFootprint['deletedText'], base: Y.Snapshot): string | null {
   const runsByText = new Map<string, { text: Y.ID; runs: Run[] }>();
@@ -134,8 +134,11 @@ function editedInside(live: Y.Doc, deletedText: ChangeFootprint['deletedText'], 
     if (!(item instanceof Y.Item) || item.deleted || !(item.content instanceof Y.ContentType)) continue;
     const deletedByChange = runIndex(runs);
     for (let child = (item.content.type as Y.AbstractType<unknown>)._start; child; child = child.right) {
-      const since = child.id.clock >= (base.sv.get(child.id.client) ?? 0);
-      if (since && deletedByChange(child.origin) && deletedByChange(child.rightOrigin)) return 'it deletes or moves text that someone typed into or formatted since';
+      if (child.id.clock < (base.sv.get(child.id.client) ?? 0)) continue;
+      // Typing strictly inside the deleted text; a mark that starts or ends on it (bold on a word the change replaces).
+      const formatting = child.content instanceof Y.ContentFormat;
+      const inside = formatting ? deletedByChange(child.origin) || deletedByChange(child.rightOrigin) : deletedByChange(child.origin) && deletedByChange(child.rightOrigin);
+      if (inside) return 'it deletes or moves text that someone typed into or formatted since';
     }
   }
   return null;

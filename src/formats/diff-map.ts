@@ -79,4 +79,17 @@ export class DiffMap {
     const reachesBothEnds = segmentEnd === this.oldLength && this.newEnd(segment) === this.newLength;
     return startsClear && (end + FOLLOWING <= segmentEnd || (reachesBothEnds && end <= segmentEnd));
   }
+
+  /** How many characters of [start, end) of the old text the diff kept, and where they now stand inside [newStart, newEnd). */
+  kept([start, end]: Range, [newStart, newEnd]: Range): number {
+    let count = 0;
+    for (let segment = Math.max(0, this.segmentAt(start)); segment < this.oldStarts.length && this.oldStarts[segment]! < end; segment++) {
+      const from = Math.max(start, this.oldStarts[segment]!);
+      const to = Math.min(end, this.oldEnds[segment]!);
+      if (to <= from) continue;
+      const offset = this.newStarts[segment]! - this.oldStarts[segment]!;
+      count += Math.max(0, Math.min(to + offset, newEnd) - Math.max(from + offset, newStart));
+    }
+    return count;
+  }
 }

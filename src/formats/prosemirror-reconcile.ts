@@ -134,37 +134,40 @@ function reconcileChildren(context: Reconciliation, parent: Y.XmlFragment, wante
 }
 
 /**
- * The new block from `from` on, of the old block's kind, whose own markdown (past the blank
- * line or marker before it) overlaps most with where the old block's own markdown went; -1
- * if none does, or if the block after it (`following`) overlaps that one more (a paragraph
- * deleted before one that changed: the changed one is the one that stays). By their own
- * markdown: a paragraph added right above another overlaps the blank line before it, and
- * would otherwise take its place.
+ * The new block from `from` on, of the old block's kind, that keeps most of the old block's
+ * own markdown (characters the diff kept, now inside its own markdown), if that is more than
+ * half of it; -1 otherwise, or if the block after it (`following`) keeps more of itself in
+ * that one (a paragraph deleted before one that changed: the changed one is the one that
+ * stays). By their own markdown, past the blank line, quote marker or indentation before it:
+ * a paragraph added right above another shares that, and would otherwise take its place; and
+ * by most of it: two blocks that share a letter or two (an agent moving one and rewriting the
+ * other) are not one block changed, or a person's bold on one would end up on the other.
  */
 function partnerOf(context: Reconciliation, block: OldBlock, next: readonly ProseMirrorNode[], from: number, following: OldBlock | undefined): number {
-  const overlapWith = (old: OldBlock, index: number) => {
-    const [start, end] = context.moved.span(ownMarkdown(context.before.text, old.range));
-    const [newStart, newEnd] = ownMarkdown(context.after.text, context.after.ranges.get(next[index]!)!);
-    return { overlap: Math.min(end, newEnd) - Math.max(start, newStart), past: newStart >= end };
-  };
+  const own = (old: OldBlock) => ownMarkdown(context.before.text, old.range);
+  const keptIn = (old: OldBlock, index: number) => context.moved.kept(own(old), ownMarkdown(context.after.text, context.after.ranges.get(next[index]!)!));
+  const [, end] = context.moved.span(own(block));
+  const [ownStart, ownEnd] = own(block);
   let partner = -1;
   let most = 0;
   for (let index = from; index < next.length; index++) {
-    const { overlap, past } = overlapWith(block, index);
-    if (past) break;
-    if (overlap > most && next[index]!.type === block.node.type) {
+    if (ownMarkdown(context.after.text, context.after.ranges.get(next[index]!)!)[0] >= end) break;
+    if (next[index]!.type !== block.node.type) continue;
+    const kept = keptIn(block, index);
+    if (kept > most) {
       partner = index;
-      most = overlap;
+      most = kept;
     }
   }
-  if (partner !== -1 && following && following.node.type === block.node.type && overlapWith(following, partner).overlap > most) return -1;
+  if (partner === -1 || 2 * most <= ownEnd - ownStart) return -1;
+  if (following && following.node.type === block.node.type && keptIn(following, partner) > most) return -1;
   return partner;
 }
 
-/** A node's range without the blank line, indentation or marker it starts with. */
+/** A node's range without the blank line, quote markers or indentation it starts with. */
 function ownMarkdown(text: string, [from, to]: Range): Range {
   let at = from;
-  while (at < to && /\s/.test(text[at]!)) at += 1;
+  while (at < to && /[\s>]/.test(text[at]!)) at += 1;
   return [at, to];
 }
 

@@ -105,15 +105,25 @@ function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: 
   const newText = textOf(after);
   let oldAt = 0;
   let newAt = 0;
+  // A replacement is inserted before what it replaces is deleted: the new text then sits right
+  // after the text before it, and what someone typed right after the replaced text (a person
+  // typing at the end of a paragraph whose last word an agent rewrites) stays after it too,
+  // instead of being ordered against it by client id.
+  let deleting = 0;
+  const flushDelete = () => {
+    if (deleting > 0) delta.push({ delete: deleting });
+    deleting = 0;
+  };
   for (const [operation, chunk] of textChanges(textOf(before), newText, limits, budget)) {
     if (operation === fastDiff.DELETE) {
-      delta.push({ delete: chunk.length });
+      deleting += chunk.length;
       oldAt += chunk.length;
     } else if (operation === fastDiff.INSERT) {
       // Inserted with exactly the marks of the new text (applyDelta takes nothing from the text before it).
       runs(newAt, newAt + chunk.length, (start, end, attributes) => delta.push({ insert: newText.slice(start, end), attributes }));
       newAt += chunk.length;
     } else {
+      flushDelete();
       // Kept text: its marks change only where the new ones differ.
       for (let i = 0; i < chunk.length; ) {
         let end = i + 1;
@@ -127,5 +137,6 @@ function updateText(text: Y.XmlText, before: readonly ProseMirrorNode[], after: 
       newAt += chunk.length;
     }
   }
+  flushDelete();
   text.applyDelta(delta);
 }

@@ -493,6 +493,39 @@ describe('writing rich-text documents', () => {
     }
   });
 
+  it("keeps a person's typing after a word the agent rewrites after the new word, and a person's bold on the block it was on", () => {
+    const merged = (text: string, person: (doc: Y.Doc) => void, agent: string) => {
+      const baseUpdates = [Y.encodeStateAsUpdate(richDoc(text))];
+      const live = docFromUpdates(baseUpdates);
+      person(live);
+      const change = changeAgainstBase(prosemirrorFormat, baseUpdates, () => agent)!;
+      const refused = errorOf(() => change.requireNothingLost(live));
+      if (refused) return refused.code;
+      Y.applyUpdate(live, change.update);
+      return prosemirrorFormat.render(live);
+    };
+    const textAt = (doc: Y.Doc, index: number) => (doc.getXmlFragment(FRAGMENT).get(index) as Y.XmlElement).get(0) as Y.XmlText;
+    // Whichever client id is larger (Yjs orders concurrent insertions at one place by it).
+    for (let round = 0; round < 10; round++) {
+      expect(merged('hello world', (doc) => textAt(doc, 0).insert('hello world'.length, ' again'), 'hello earth')).toBe('hello earth again');
+      // A paragraph rewritten whole is a new paragraph: typing in the old one is refused, not glued on.
+      expect(merged('b0', (doc) => textAt(doc, 0).insert(2, ' p6 p5'), 'a21')).toBe('EDIT_CONFLICT');
+    }
+    // Moving one block and rewriting the other: the bold stays on its words, or the write is refused.
+    const moved = merged('b0\n\nb1', (doc) => textAt(doc, 0).format(0, 2, { bold: {} }), 'b1 a22\n\nb0');
+    expect(['EDIT_CONFLICT', 'b1 a22\n\n**b0**']).toContain(moved);
+    const typedMoved = merged('b0\n\nb1', (doc) => textAt(doc, 0).insert(2, ' typed'), 'b1 a22\n\nb0');
+    expect(['EDIT_CONFLICT', 'b1 a22\n\nb0 typed']).toContain(typedMoved);
+    // Replacing a word someone made bold is refused (README: text someone formatted).
+    expect(merged('b0 b1', (doc) => textAt(doc, 0).format(3, 2, { bold: {} }), 'b0 a16')).toBe('EDIT_CONFLICT');
+    // One level down, in a quote: a paragraph added above another does not take its place.
+    const quoted = merged('> q1\n>\n> q2', (doc) => {
+      const quote = doc.getXmlFragment(FRAGMENT).get(0) as Y.XmlElement;
+      ((quote.get(1) as Y.XmlElement).get(0) as Y.XmlText).insert(2, ' P');
+    }, '> q1\n>\n> new\n>\n> q2');
+    expect(quoted).toBe('> q1\n>\n> new\n>\n> q2 P');
+  });
+
   it('keeps a block a person adds after one the agent converts after what replaces it, whichever client id is larger', () => {
     for (let round = 0; round < 20; round++) {
       const baseUpdates = [Y.encodeStateAsUpdate(richDoc('# head\n\ntail'))];
