@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppError, isErrorCode } from '../errors.ts';
-import { baseChangeOf } from './base-change.ts';
-import { type ContentTask, type ContentTaskResult, type ContentWork, inlineContentWork } from './content-work.ts';
+import { type ContentTask, type ContentTaskResult, type ContentWork, contentWorkWith, runContentTask } from './content-work.ts';
 import type { ThreadAnswer } from './content-work-thread.ts';
 
 export interface ContentWorkPool extends ContentWork {
@@ -36,15 +35,7 @@ export function createContentWorkPool(options: { threads: number }): ContentWork
   }
 
   return {
-    async markdownOf(format, updates) {
-      if (format === 'markdown') return inlineContentWork.markdownOf(format, updates);
-      return ((await run({ kind: 'markdown', format, updates })) as { markdown: string }).markdown;
-    },
-    async changeOn(format, updates, change, maxBytes) {
-      if (format === 'markdown') return inlineContentWork.changeOn(format, updates, change, maxBytes);
-      const { change: data } = (await run({ kind: 'change', format, updates, change, maxBytes })) as Extract<ContentTaskResult, { change: unknown }>;
-      return data && baseChangeOf(data);
-    },
+    ...contentWorkWith((task) => (task.format === 'markdown' ? runContentTask(task) : run(task))),
     close: () => pool.destroy(),
   };
 }

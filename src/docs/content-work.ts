@@ -32,13 +32,18 @@ export async function runContentTask(task: ContentTask): Promise<ContentTaskResu
   return { change: baseChangeData(format, task.updates, (text) => changedText(task.change, text, task.maxBytes)) };
 }
 
+/** ContentWork that does its tasks with `run` (in this thread, or in another). */
+export function contentWorkWith(run: (task: ContentTask) => Promise<ContentTaskResult>): ContentWork {
+  return {
+    async markdownOf(format, updates) {
+      return ((await run({ kind: 'markdown', format, updates })) as { markdown: string }).markdown;
+    },
+    async changeOn(format, updates, change, maxBytes) {
+      const { change: data } = (await run({ kind: 'change', format, updates, change, maxBytes })) as { change: BaseChangeData | null };
+      return data && baseChangeOf(data);
+    },
+  };
+}
+
 /** Content work in the calling thread (for markdown documents, whose work is bounded and small). */
-export const inlineContentWork: ContentWork = {
-  async markdownOf(format, updates) {
-    return ((await runContentTask({ kind: 'markdown', format, updates })) as { markdown: string }).markdown;
-  },
-  async changeOn(format, updates, change, maxBytes) {
-    const { change: data } = (await runContentTask({ kind: 'change', format, updates, change, maxBytes })) as { change: BaseChangeData | null };
-    return data && baseChangeOf(data);
-  },
-};
+export const inlineContentWork: ContentWork = contentWorkWith(runContentTask);
