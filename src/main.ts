@@ -14,6 +14,8 @@ import { type Closable, closeSteps } from './shutdown.ts';
 import { unsavedUpdatesReport } from './shutdown-report.ts';
 import { createNodeMetrics } from './http/metrics.ts';
 import { openDatabase } from './storage/database.ts';
+import { createBlame } from './docs/blame.ts';
+import { createReverter } from './docs/revert.ts';
 import { createDocumentHistory } from './docs/document-history.ts';
 import { createDocumentSearch } from './docs/document-search.ts';
 import { createCommentService } from './docs/comments.ts';
@@ -25,6 +27,7 @@ import { createWebhookRepository } from './storage/webhook-repository.ts';
 import { createDocumentService } from './docs/document-service.ts';
 import { createContentWorkPool } from './docs/content-work-pool.ts';
 import { createDocumentWriter } from './docs/document-writes.ts';
+import { createAuthorshipStore } from './storage/authorship-repository.ts';
 import { createDocumentRepository } from './storage/document-repository.ts';
 import { createDocumentStore } from './storage/document-store.ts';
 import { migrate } from './storage/migrate.ts';
@@ -94,8 +97,8 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
       afterUnload: async (id) => events.unloaded(id),
     },
     opLog: {
-      async append(id, update, author) {
-        const seq = await opLog.append(id, update, author);
+      async append(id, update, by, newClients) {
+        const seq = await opLog.append(id, update, by, newClients);
         events.committed(id, seq);
         return seq;
       },
@@ -118,7 +121,10 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const work = createContentWorkPool({ threads: 1 });
   const writer = createDocumentWriter({ repository, stored: store, live, maxDocumentBytes: config.maxDocumentBytes, work });
   const documents = createDocumentService({ repository, stored: store, live, writer, work, maxDocumentBytes: config.maxDocumentBytes, events });
-  const history = createDocumentHistory({ repository, documents });
+  const authorship = createAuthorshipStore(db.prisma);
+  const history = createDocumentHistory({ repository, documents, authorship });
+  const blame = createBlame({ documents, stored: store, authorship, work });
+  const reverter = createReverter({ documents, stored: store, authorship, work });
   const comments = createCommentService({ store: createCommentRepository(db.prisma), documents, jobs: publisher, logger });
   const notifications = createNotificationService(createNotificationRepository(db.prisma));
 
@@ -148,7 +154,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const verification = createEmailVerification({ store: createVerificationRepository(db.prisma), accounts: accountStore, audit });
 
   const app = await buildApp({
-    rest: { documents, history, jobs: publisher, comments, notifications, webhooks, verification, adminToken: config.adminToken },
+    rest: { documents, history, blame, reverter, jobs: publisher, comments, notifications, webhooks, verification, adminToken: config.adminToken },
     mcp: {
       search: createDocumentSearch({ documents }),
       // Every commit is confirmed on the bus (by whichever node committed it), and reaches this node's subscribers too.

@@ -1,3 +1,4 @@
+import type { Author } from '../docs/authors.ts';
 import type { Permission, Scope } from './permissions.ts';
 
 /**
@@ -31,5 +32,22 @@ export function describePrincipal(principal: Principal): string {
       return `api-key:${principal.keyId}`;
     case 'document-key':
       return `document-key:${principal.documentId}:${principal.permission}`;
+  }
+}
+
+/**
+ * Whom a principal's writes are attributed to (docs/authors.ts). Only ids: names are looked
+ * up when read, since people and keys rename.
+ */
+export function authorOfPrincipal(principal: Principal): Author {
+  switch (principal.kind) {
+    case 'open':
+      return { kind: 'user', id: 'user:anonymous', name: 'Anonymous' };
+    case 'user':
+      return { kind: 'user', id: `user:${principal.userId}`, name: '' };
+    case 'api-key':
+      return { kind: 'key', id: `key:${principal.keyId}`, name: '' };
+    case 'document-key':
+      return { kind: 'link', id: `link:${principal.documentId}`, name: 'Someone with the link' };
   }
 }

@@ -4,7 +4,7 @@ import type { Credentials } from './credentials.ts';
 import { atLeast, type Permission } from './permissions.ts';
 import type { SocketGrant, SocketRecheck } from '../collab/ports.ts';
 import type { AuditLog } from './ports.ts';
-import { describePrincipal, type Principal } from './principal.ts';
+import { authorOfPrincipal, describePrincipal, type Principal } from './principal.ts';
 
 const liveLevel = (permission: Permission): 'read' | 'write' | null =>
   atLeast(permission, 'write') ? 'write' : atLeast(permission, 'read') ? 'read' : null;
@@ -64,13 +64,13 @@ class SocketAccessOf {
         if (error instanceof AppError && error.code === 'FORBIDDEN') this.deny(new AppError('DOC_NOT_FOUND'), documentId, principal);
         throw error;
       }
-      return { readOnly: false, createIn: { workspaceId }, expiresAt, recheck };
+      return { readOnly: false, author: authorOfPrincipal(principal), createIn: { workspaceId }, expiresAt, recheck };
     }
     const level = liveLevel(found.permission);
     // Not even readable: answered like a missing document, so that ids tell nothing (a socket
     // that loses access while open is told FORBIDDEN by its recheck instead).
     if (level === null) this.deny(new AppError('DOC_NOT_FOUND'), documentId, principal);
-    return { readOnly: level === 'read', createIn: null, expiresAt, recheck };
+    return { readOnly: level === 'read', author: authorOfPrincipal(principal), createIn: null, expiresAt, recheck };
   }
 
   private deny(error: AppError, documentId: string, principal?: Principal): never {

@@ -5,9 +5,10 @@ import type { AwarenessLimits } from './awareness-limits.ts';
 import { withContractCloseCodes, withContractMessages } from './close-codes.ts';
 import { withDurableAcks } from './durable-acks.ts';
 import { checkHocuspocusFrame, checkYWebsocketFrame } from './frames.ts';
-import { createHocuspocusRooms, type LiveSize, serverWriteOf } from './hocuspocus-adapter.ts';
+import { createHocuspocusRooms, type LiveSize, serverWriteOf, socketAuthorOf } from './hocuspocus-adapter.ts';
 import { createPersistence, type ServerWrite } from './persistence.ts';
-import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus, WriteAuthor } from './ports.ts';
+import type { ClientSocket, RoomOpLog, RoomStorage, SocketAccess, SocketHandlers, UpdateBus } from './ports.ts';
+import type { WriteBy } from '../docs/authors.ts';
 import { createRoomSync, type RoomSyncOptions } from './room-sync.ts';
 import { createYWebsocketBridge } from './y-websocket-adapter.ts';
 
@@ -41,7 +42,7 @@ export interface CollabServer {
    * connected clients see the result at once. `size` counts the document's content as it is. Resolves once it is durable, with the seq of the
    * update it made, or null when it changed nothing.
    */
-  write(documentId: string, change: (doc: Y.Doc, size: LiveSize) => void, author: WriteAuthor): Promise<number | null>;
+  write(documentId: string, change: (doc: Y.Doc, size: LiveSize) => void, by: WriteBy): Promise<number | null>;
   /** Closes every client connection to the document (with `code` as the reason), e.g. when it is deleted. */
   disconnectAll(documentId: string, code: ErrorCode): void;
   stats(): { documents: number; connections: number };
@@ -71,15 +72,15 @@ export function createCollabServer(options: CollabOptions): CollabServer {
   });
   // Every update goes out on the bus as it is accepted, and its commit after it.
   const opLog: RoomOpLog = {
-    async append(documentId, update, author) {
+    async append(documentId, update, by, newClients) {
       const local = roomSync.accepted(documentId, update);
-      const seq = await options.opLog.append(documentId, update, author);
+      const seq = await options.opLog.append(documentId, update, by, newClients);
       roomSync.committed(documentId, local, seq);
       return seq;
     },
     whenDurable: (documentId) => options.opLog.whenDurable(documentId),
   };
-  const persistence = createPersistence({ storage: options.storage, opLog, logger: options.logger, serverWriteOf, track });
+  const persistence = createPersistence({ storage: options.storage, opLog, logger: options.logger, serverWriteOf, socketAuthorOf, track });
   const rooms = createHocuspocusRooms({
     persistence,
     roomSync,
@@ -124,8 +125,8 @@ export function createCollabServer(options: CollabOptions): CollabServer {
       };
     },
 
-    async write(documentId, change, author) {
-      const write: ServerWrite = { author, committed: [] };
+    async write(documentId, change, by) {
+      const write: ServerWrite = { by, committed: [] };
       await rooms.transact(documentId, change, write);
       // The change was made on what the room held, other nodes' updates not yet stored included.
       const [seqs] = await Promise.all([Promise.all(write.committed), roomSync.settled(documentId)]);

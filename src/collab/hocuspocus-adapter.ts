@@ -1,7 +1,10 @@
 import { type Connection, type Document, type Extension, Hocuspocus, OutgoingMessage } from '@hocuspocus/server';
 import type { Logger } from 'pino';
+import { randomInt } from 'node:crypto';
 import type * as Y from 'yjs';
+import type { Author } from '../docs/authors.ts';
 import { AppError, closeCodeFor, type ErrorCode, isErrorCode } from '../errors.ts';
+import { cursorOf, createAgentPresence } from './agent-presence.ts';
 import { type AwarenessLimits, claimApplied, filterInbound, limitDocumentAwareness } from './awareness-limits.ts';
 import { createPendingGuard, isIntegrated, type PendingGuard, type PendingStore } from './pending-updates.ts';
 import type { Persistence, ServerWrite } from './persistence.ts';
@@ -27,6 +30,12 @@ const SERVER_WRITE = 'tandemServerWrite';
 export function serverWriteOf(origin: unknown): ServerWrite | undefined {
   const context = (origin as { context?: Record<string, unknown> } | null)?.context;
   return context?.[SERVER_WRITE] as ServerWrite | undefined;
+}
+
+/** The author of a client's update: its connection's grant (Hocuspocus's origin is { source: 'connection', connection }). */
+export function socketAuthorOf(origin: unknown): Author | null {
+  const context = (origin as { connection?: { context?: Record<string, unknown> } } | null)?.connection?.context;
+  return (context?.[SOCKET_GRANT] as SocketGrant | undefined)?.author ?? null;
 }
 
 /** Yjs keeps what waits for missing dependencies in two fields of the document's store. */
@@ -112,6 +121,24 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
   const pendingGuards = new Map<string, PendingGuard>();
   const sizeGuards = new Map<string, SizeGuard>();
   const awarenessWatches = new Map<string, () => void>();
+  /**
+   * Per loaded document, the Yjs client id each author's server writes use, so that blame
+   * tells authors apart (the document's own client id would lump every agent together). New
+   * per load and per node: two nodes never write with one client id.
+   */
+  const writerIds = new Map<string, Map<string, number>>();
+  const agents = createAgentPresence();
+  const writerIdOf = (documentId: string, doc: Y.Doc, author: Author): number => {
+    let ids = writerIds.get(documentId);
+    if (!ids) writerIds.set(documentId, (ids = new Map()));
+    let id = ids.get(author.id);
+    if (id === undefined) {
+      do id = randomInt(1, 2 ** 32);
+      while (doc.store.clients.has(id));
+      ids.set(author.id, id);
+    }
+    return id;
+  };
   /** The awareness client ids each connection (a socket on one document) has sent. */
   const claimedIds = new WeakMap<Connection, Set<number>>();
   /**
@@ -248,6 +275,7 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
       sizeGuards.delete(documentName);
       awarenessWatches.get(documentName)?.();
       awarenessWatches.delete(documentName);
+      writerIds.delete(documentName);
       persistence.unloaded(documentName);
       await roomSync.closed(documentName);
     },
@@ -315,10 +343,33 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
         throw isErrorCode(reason) ? new AppError(reason) : error;
       }
       try {
-        await connection.transact((doc) => change(doc, { contentBytes: () => sizeGuards.get(documentId)?.bytes() ?? contentBytesOfDoc(doc) }));
+        const author = write.by.author;
+        let transaction: Y.Transaction | null = null;
+        let writerId = 0;
+        await connection.transact((doc) => {
+          const own = doc.clientID;
+          if (author) doc.clientID = writerId = writerIdOf(documentId, doc, author);
+          try {
+            change(doc, { contentBytes: () => sizeGuards.get(documentId)?.bytes() ?? contentBytesOfDoc(doc) });
+          } finally {
+            doc.clientID = own;
+          }
+          transaction = doc._transaction;
+        });
+        const document = hocuspocus.documents.get(documentId);
+        const cursor = transaction && cursorOf(transaction);
+        // An agent at work shows in the document's presence, where it changed it.
+        if (author?.kind === 'agent' && document && cursor) {
+          // The agent's state holds the document (this connection) until it is taken away.
+          const held = connection;
+          agents.show(documentId, document.awareness, writerId, author, cursor, () => {
+            held.disconnect().catch((error: unknown) => logger.warn({ err: error, documentId }, 'could not release a document an agent wrote to'));
+          });
+          connection = undefined;
+        }
       } finally {
         // Unloads the document if no client has it open (after its appends are durable).
-        await connection.disconnect();
+        await connection?.disconnect();
       }
     },
 
@@ -358,6 +409,7 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
 
     /** Closes every connection, then waits until every document is durable and unloaded. */
     async close(background: () => Promise<unknown>[]): Promise<void> {
+      agents.endAll();
       hocuspocus.closeConnections();
       hocuspocus.flushPendingStores();
       while (hocuspocus.getDocumentsCount() > 0 || hocuspocus.unloadingDocuments.size > 0 || background().length > 0) {

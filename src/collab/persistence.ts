@@ -3,14 +3,15 @@ import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import { createDurableTails } from './durable-acks.ts';
 import { FROM_BUS, FROM_STORAGE } from './origins.ts';
-import type { RoomOpLog, RoomStorage, WriteAuthor } from './ports.ts';
+import type { Author, WriteBy } from '../docs/authors.ts';
+import type { RoomOpLog, RoomStorage } from './ports.ts';
 
 /**
  * A server-side write (REST, MCP) travels with its transaction: the op log learns who wrote
  * the update, and the writer learns when (and at which seq) it is durable.
  */
 export interface ServerWrite {
-  author: WriteAuthor;
+  by: WriteBy;
   committed: Promise<number>[];
 }
 
@@ -20,6 +21,8 @@ export interface PersistenceOptions {
   logger: Logger;
   /** The server write a transaction origin carries, if it is one (the Hocuspocus adapter knows how). */
   serverWriteOf: (origin: unknown) => ServerWrite | undefined;
+  /** The author of a client's update, from its transaction origin (null: not a client's). */
+  socketAuthorOf: (origin: unknown) => Author | null;
   /** Tracks background work, so that shutdown can wait for it. */
   track: (work: Promise<unknown>) => void;
 }
@@ -62,11 +65,15 @@ export function createPersistence(options: PersistenceOptions) {
      * can be integrated.
      */
     logUpdates(documentId: string, doc: Y.Doc): void {
-      doc.on('update', (update: Uint8Array, origin: unknown) => {
+      // Client ids the document holds: mapped to their authors already (or from before authors).
+      const seen = new Set(doc.store.clients.keys());
+      doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
+        const newClients = newClientsOf(transaction, seen);
         // Stored already, or another node's to store (room-sync.ts adopts it if that node dies).
         if (origin === FROM_STORAGE || origin === FROM_BUS) return;
         const write = options.serverWriteOf(origin);
-        const committed = opLog.append(documentId, update, write?.author);
+        const by = write?.by ?? { author: options.socketAuthorOf(origin) };
+        const committed = opLog.append(documentId, update, by, newClients);
         tails.track(documentId, committed);
         write?.committed.push(committed);
         committed.catch((error: unknown) => {
@@ -89,6 +96,22 @@ export function createPersistence(options: PersistenceOptions) {
       );
     },
   };
+}
+
+/**
+ * The client ids a transaction wrote with for the first time, added to `seen`. A client id is
+ * never removed from a document, so the sizes tell in one step whether there is any.
+ */
+function newClientsOf(transaction: Y.Transaction, seen: Set<number>): number[] {
+  if (transaction.afterState.size === seen.size) return [];
+  const fresh: number[] = [];
+  for (const client of transaction.afterState.keys()) {
+    if (!seen.has(client)) {
+      seen.add(client);
+      fresh.push(client);
+    }
+  }
+  return fresh;
 }
 
 export type Persistence = ReturnType<typeof createPersistence>;

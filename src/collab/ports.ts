@@ -1,3 +1,5 @@
+import type { Author, WriteBy } from '../docs/authors.ts';
+
 /**
  * What the rooms need from the rest of the node. collab/ never imports storage, Fastify,
  * Prisma or Redis: main.ts passes implementations of these in.
@@ -22,15 +24,12 @@ export interface RoomStorage {
   afterUnload(documentId: string): Promise<void>;
 }
 
-/** Who wrote an update (stored with it in the op log). */
-export interface WriteAuthor {
-  authorKind: 'user' | 'agent';
-  idempotencyKey?: string | undefined;
-}
-
 export interface RoomOpLog {
-  /** Resolves with the update's seq once it is durable. */
-  append(documentId: string, update: Uint8Array, author?: WriteAuthor): Promise<number>;
+  /**
+   * Resolves with the update's seq once it is durable. `newClients`: the Yjs client ids it
+   * brought to the document, to be mapped to its author.
+   */
+  append(documentId: string, update: Uint8Array, by?: WriteBy, newClients?: readonly number[]): Promise<number>;
   whenDurable(documentId: string): Promise<void>;
 }
 
@@ -50,6 +49,8 @@ export interface SocketHandlers {
 /** What a socket's credential allows on one document. */
 export interface SocketGrant {
   readOnly: boolean;
+  /** Whom the socket's updates are attributed to. */
+  author: Author;
   /** Set when the document does not exist yet and the client may create it (there). */
   createIn: { workspaceId: string | null } | null;
   /** When the credential expires (ms since the epoch; null: never): its sockets close with UNAUTHORIZED then. */

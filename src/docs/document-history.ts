@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { ChangeEntry, DocumentRepository, DocumentScope, HistoryEntry, NamedVersion } from '../storage/document-repository.ts';
+import type { AuthorshipStore } from '../storage/authorship-repository.ts';
 import type { DocumentService } from './document-service.ts';
 
 export interface VersionEntry extends HistoryEntry {
@@ -33,14 +34,29 @@ function decodeCursor(cursor: string): ChangeEntry['position'] | null {
   return { clock: BigInt(match[1]!), id: match[2]! };
 }
 
-export function createDocumentHistory({ repository, documents }: { repository: DocumentRepository; documents: DocumentService }): DocumentHistory {
+export function createDocumentHistory({
+  repository,
+  documents,
+  authorship,
+}: {
+  repository: DocumentRepository;
+  documents: DocumentService;
+  authorship: AuthorshipStore;
+}): DocumentHistory {
   return {
     async versions(id, options) {
       await documents.describe(id);
       const [entries, named] = await Promise.all([repository.history(id, options), repository.namedVersions(id)]);
       const namesOf = new Map<number, string[]>();
       for (const { name, version } of named) namesOf.set(version, [...(namesOf.get(version) ?? []), name]);
-      return { versions: entries.map((entry) => ({ ...entry, names: namesOf.get(entry.version) ?? [] })), named };
+      const authors = await authorship.named(entries.flatMap((entry) => (entry.author ? [entry.author] : [])));
+      const byId = new Map(authors.map((author) => [author.id, author]));
+      const versions = entries.map((entry) => ({
+        ...entry,
+        author: entry.author && byId.get(entry.author.id)!,
+        names: namesOf.get(entry.version) ?? [],
+      }));
+      return { versions, named };
     },
 
     async nameVersion(id, name, version) {

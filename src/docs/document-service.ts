@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import { newDocumentKeys } from '../access/document-keys.ts';
 import type { DocumentRecord, DocumentRepository, DocumentScope } from '../storage/document-repository.ts';
+import type { Author } from './authors.ts';
 import type { DocumentChange, DocumentWriter, WriteOptions, WriteResult } from './document-writes.ts';
 import { isValidDocumentId } from './document-id.ts';
 import { requireWithinLimit, utf8Bytes } from './document-size.ts';
@@ -26,6 +27,8 @@ export interface DocumentService {
     /** Idempotency-Key, scoped to its caller: another caller's key never finds this one's document. */
     idempotencyKey?: ScopedIdempotencyKey | undefined;
     workspaceId: string | null;
+    /** Who writes its content. */
+    author: Author | null;
   }): Promise<{ record: DocumentRecord; created: boolean; keys: { readKey: string; writeKey: string } | null }>;
   /** The document's metadata at its current durable version. */
   describe(id: string): Promise<DocumentRecord>;
@@ -87,16 +90,18 @@ export function createDocumentService({ repository, stored, live, writer, work, 
   }
 
   return {
-    async create({ id, title, content, format = 'markdown', idempotencyKey, workspaceId }) {
+    async create({ id, title, content, format = 'markdown', idempotencyKey, workspaceId, author }) {
       if (id !== undefined && !isValidDocumentId(id)) throw new AppError('INVALID_DOCUMENT_ID');
       if (content) requireWithinLimit(utf8Bytes(content), maxDocumentBytes);
       const keys = newDocumentKeys();
+      // A new document's content is a change on an empty one.
+      const initialUpdate = content ? (await work.changeOn(format, [], { content }, maxDocumentBytes))?.update : undefined;
       const { record, replayed } = await repository.create({
         id: id ?? randomBytes(12).toString('base64url'),
         title: title ?? '',
         format,
-        // A new document's content is a change on an empty one.
-        initialUpdate: content ? (await work.changeOn(format, [], { content }, maxDocumentBytes))?.update : undefined,
+        initialUpdate,
+        initialAuthor: initialUpdate && { author, clients: [...Y.parseUpdateMeta(initialUpdate).to.keys()] },
         idempotencyKey,
         workspaceId,
         ...keys.hashes,

@@ -7,7 +7,8 @@ import type { BaseChange } from './base-change.ts';
 import type { ContentWork } from './content-work.ts';
 import { requireWithinLimit } from './document-size.ts';
 import type { ScopedIdempotencyKey } from './idempotency-key.ts';
-import type { Author, LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
+import type { Author, RevertMark } from './authors.ts';
+import type { LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
 import { changedText, type TextChange } from './text-change.ts';
 import { contentBytesAtMost, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
 import { missingDependencies } from './yjs-state.ts';
@@ -16,6 +17,10 @@ import { missingDependencies } from './yjs-state.ts';
 export type DocumentChange = { kind: 'text'; change: TextChange } | { kind: 'update'; update: Uint8Array };
 
 export interface WriteOptions {
+  /** Who writes (null: not known); stored with the update. */
+  author: Author | null;
+  /** Set by a revert: stored with its update. */
+  reverts?: RevertMark | undefined;
   /** The version the change was made against (Base-Version / base): merged with everything since. */
   base?: number | undefined;
   /** If-Match: refuse (412) unless the document is still at this version. */
@@ -88,7 +93,7 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
   }
 
   async function apply(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult> {
-    const author: Author = { authorKind: 'agent', idempotencyKey: options.idempotencyKey };
+    const author = { author: options.author, idempotencyKey: options.idempotencyKey, reverts: options.reverts };
     let base = options.base;
     // A version to compare with is read once this node's pending appends are durable. Without
     // a base, the lookup is still what keeps a live write from creating the document, as

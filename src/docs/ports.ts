@@ -1,11 +1,6 @@
 import type * as Y from 'yjs';
 import type { ErrorCode } from '../errors.ts';
-
-/** Who wrote an update; stored with it in the op log. */
-export interface Author {
-  authorKind: 'user' | 'agent';
-  idempotencyKey?: string | undefined;
-}
+import type { WriteBy } from './authors.ts';
 
 /**
  * The rooms, as the document services need them (main.ts wires the collab server in):
@@ -17,7 +12,7 @@ export interface LiveDocuments {
    * once the change is durable, with the seq of its update, or null when it changed nothing.
    * `size` is what the room knows of the document's size, for a change that must not pass a limit.
    */
-  write(documentId: string, change: (doc: Y.Doc, size: LiveDocumentSize) => void, author: Author): Promise<number | null>;
+  write(documentId: string, change: (doc: Y.Doc, size: LiveDocumentSize) => void, by: WriteBy): Promise<number | null>;
   /** Resolves once every update this node accepted for the document is durable. */
   whenDurable(documentId: string): Promise<void>;
   disconnectAll(documentId: string, code: ErrorCode): void;

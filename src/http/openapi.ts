@@ -15,6 +15,7 @@ export async function registerOpenApi(app: FastifyInstance, service: { name: str
       tags: [
         { name: 'documents', description: 'Create, read, replace, patch, delete' },
         { name: 'versions', description: 'History: list, name, read, restore' },
+        { name: 'authors', description: 'Who wrote what (blame), and undoing one author (revert)' },
         { name: 'yjs', description: 'Raw Yjs state and updates' },
         { name: 'sync', description: 'The change feed' },
         { name: 'operations', description: 'Health, readiness, metrics' },

@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { Prisma, type PrismaClient } from '../generated/prisma/client.ts';
+import { type Author, storedAuthor } from '../docs/authors.ts';
 import type { DocumentFormat } from '../formats/ports.ts';
 import { CLOCK_NOW_SQL, readClockHorizon } from './change-clock.ts';
 
@@ -17,7 +18,10 @@ export interface DocumentRecord {
 export interface HistoryEntry {
   version: number;
   createdAt: Date;
+  /** The author's kind; 'snapshot' for a version kept by compaction after its log entry was trimmed. */
   authorKind: string;
+  /** null for a snapshot, and for updates from before authors were kept (their kind is all there is). */
+  author: Author | null;
 }
 
 export interface NamedVersion {
@@ -42,6 +46,8 @@ export interface NewDocument {
   format?: DocumentFormat | undefined;
   /** The first op-log entry (the initial content as one Yjs update), if any. */
   initialUpdate?: Uint8Array | undefined;
+  /** Who wrote it, and the Yjs client ids it writes with (mapped to them). */
+  initialAuthor?: { author: Author | null; clients: readonly number[] } | undefined;
   idempotencyKey?: string | undefined;
   /** The workspace it belongs to (null: none, AUTH=off) and the hashes of its two keys. */
   workspaceId: string | null;
@@ -119,7 +125,7 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
   }
 
   return {
-    async create({ id, title, format, initialUpdate, idempotencyKey, workspaceId, readKeyHash, writeKeyHash }) {
+    async create({ id, title, format, initialUpdate, initialAuthor, idempotencyKey, workspaceId, readKeyHash, writeKeyHash }) {
       if (idempotencyKey !== undefined) {
         const earlier = await findByCreateKey(idempotencyKey);
         if (earlier) return { record: earlier, replayed: true };
@@ -139,9 +145,13 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
             },
           });
           if (initialUpdate) {
-            await tx.documentUpdate.create({
-              data: { documentId: id, seq: 1, update: initialUpdate as Uint8Array<ArrayBuffer>, authorKind: 'agent' },
-            });
+            const author = initialAuthor?.author;
+            const by = { authorKind: author?.kind ?? 'user', authorId: author?.id ?? '', authorName: author?.kind === 'agent' ? author.name : '' };
+            await tx.documentUpdate.create({ data: { documentId: id, seq: 1, update: initialUpdate as Uint8Array<ArrayBuffer>, ...by } });
+            if (author) {
+              const clients = initialAuthor?.clients ?? [];
+              await tx.documentClient.createMany({ data: clients.map((client) => ({ documentId: id, clientId: BigInt(client), firstSeq: 1, ...by })) });
+            }
           }
           const clock = await clockNow(tx, id);
           return tx.document.update({ where: { id }, data: { changeSeq: clock }, select: recordFields });
@@ -203,11 +213,21 @@ export function createDocumentRepository(prisma: PrismaClient): DocumentReposito
       // Compaction trims the log; the snapshots it keeps (checkpoints, named versions) are
       // versions too, readable and usable as a base, so they are listed where no log entry is.
       const [rows, snapshots] = await Promise.all([
-        prisma.documentUpdate.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: { seq: true, createdAt: true, authorKind: true } }),
+        prisma.documentUpdate.findMany({
+          where,
+          orderBy: { seq: 'desc' },
+          take: limit,
+          select: { seq: true, createdAt: true, authorKind: true, authorId: true, authorName: true },
+        }),
         prisma.documentSnapshot.findMany({ where, orderBy: { seq: 'desc' }, take: limit, select: { seq: true, createdAt: true } }),
       ]);
-      const entries = new Map<number, HistoryEntry>(snapshots.map((row) => [row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: 'snapshot' }]));
-      for (const row of rows) entries.set(row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: row.authorKind });
+      const entries = new Map<number, HistoryEntry>(
+        snapshots.map((row) => [row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: 'snapshot', author: null }]),
+      );
+      for (const row of rows) {
+        const author = storedAuthor(row.authorKind, row.authorId, row.authorName);
+        entries.set(row.seq, { version: row.seq, createdAt: row.createdAt, authorKind: row.authorKind, author });
+      }
       return [...entries.values()].sort((a, b) => b.version - a.version).slice(0, limit);
     },
 

@@ -2,21 +2,19 @@ import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
 import { CLOCK_NOW_SQL } from './change-clock.ts';
+import type { WriteBy } from '../docs/authors.ts';
 import type { SqlQuery } from './database.ts';
 
-/** Who wrote an update, stored with it. */
-export interface UpdateAuthor {
-  authorKind: 'user' | 'agent';
-  /** The REST write's Idempotency-Key: a retry finds the update and answers the same. */
-  idempotencyKey?: string | undefined;
-}
-
-const SOCKET_USER: UpdateAuthor = { authorKind: 'user' };
+const NOT_KNOWN: WriteBy = { author: null };
 
 /** Appends accepted Yjs updates to document_updates; see createOpLogWriter. */
 export interface OpLogWriter {
-  /** Resolves with the update's seq once its transaction has committed. */
-  append(documentId: string, update: Uint8Array, author?: UpdateAuthor): Promise<number>;
+  /**
+   * Resolves with the update's seq once its transaction has committed. `newClients`: Yjs client
+   * ids the update writes with that the document may not have seen; each is mapped to `by`'s
+   * author in the same transaction, unless another author had it first.
+   */
+  append(documentId: string, update: Uint8Array, by?: WriteBy, newClients?: readonly number[]): Promise<number>;
   /** Resolves once everything appended so far (for one document, or all) is committed. */
   whenDurable(documentId?: string): Promise<void>;
   /** Commits what is pending, then refuses further appends. */
@@ -63,7 +61,8 @@ function arrivalRate() {
 interface PendingAppend {
   documentId: string;
   update: Uint8Array;
-  author: UpdateAuthor;
+  by: WriteBy;
+  newClients: readonly number[];
   receivedAt: number;
   resolve: (seq: number) => void;
   reject: (error: Error) => void;
@@ -141,11 +140,11 @@ export function createOpLogWriter(
   }
 
   return {
-    append(documentId, update, author = SOCKET_USER) {
+    append(documentId, update, by = NOT_KNOWN, newClients = []) {
       if (closed) return Promise.reject(new AppError('SHUTTING_DOWN'));
       arrivals.count();
       const committed = new Promise<number>((resolve, reject) => {
-        queue.push({ documentId, update, author, receivedAt: performance.now(), resolve, reject });
+        queue.push({ documentId, update, by, newClients, receivedAt: performance.now(), resolve, reject });
       });
       lastAppend.set(documentId, committed);
       const forget = () => {
@@ -204,16 +203,25 @@ function settle({ assigned, missing }: CommitOutcome, observeCommitLag: ((second
  */
 const APPEND = `
   WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::text[], $5::text[])
-      AS t(document_id, ord, "update", author_kind, idempotency_key)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+      AS t(document_id, ord, "update", author_kind, author_id, author_name, idempotency_key, reverts)
   ),
   heads AS (
-    SELECT id, head_seq FROM documents WHERE id = ANY($6::text[]) ORDER BY id FOR UPDATE
+    SELECT id, head_seq FROM documents WHERE id = ANY($9::text[]) ORDER BY id FOR UPDATE
   ),
   inserted AS (
-    INSERT INTO document_updates (document_id, seq, "update", author_kind, idempotency_key)
-    SELECT i.document_id, h.head_seq + i.ord, i."update", i.author_kind, i.idempotency_key
+    INSERT INTO document_updates (document_id, seq, "update", author_kind, author_id, author_name, idempotency_key, reverts)
+    SELECT i.document_id, h.head_seq + i.ord, i."update", i.author_kind, i.author_id, i.author_name, i.idempotency_key, i.reverts
     FROM input i JOIN heads h ON h.id = i.document_id
+  ),
+  clients AS (
+    INSERT INTO document_clients (document_id, client_id, author_kind, author_id, author_name, first_seq)
+    SELECT i.document_id, c.client_id, i.author_kind, i.author_id, i.author_name, h.head_seq + i.ord
+    FROM unnest($10::text[], $11::int[], $12::bigint[]) AS c(document_id, ord, client_id)
+    JOIN input i ON i.document_id = c.document_id AND i.ord = c.ord
+    JOIN heads h ON h.id = c.document_id
+    WHERE i.author_id <> ''
+    ON CONFLICT DO NOTHING
   ),
   counts AS (SELECT document_id, count(*)::int AS n FROM input GROUP BY document_id),
   moved AS (
@@ -222,6 +230,21 @@ const APPEND = `
     WHERE d.id = h.id
   )
   SELECT id, head_seq FROM heads`;
+
+/** The new client ids of a batch as three columns: document, the update's ord, client id. */
+function clientColumns(entries: PendingAppend[], ords: number[]): [string[], number[], string[]] {
+  const documents: string[] = [];
+  const entryOrds: number[] = [];
+  const clients: string[] = [];
+  entries.forEach((entry, index) => {
+    for (const client of entry.newClients) {
+      documents.push(entry.documentId);
+      entryOrds.push(ords[index]!);
+      clients.push(String(client));
+    }
+  });
+  return [documents, entryOrds, clients];
+}
 
 async function commit(sql: SqlQuery, batch: PendingAppend[]): Promise<CommitOutcome> {
   const byDocument = new Map<string, PendingAppend[]>();
@@ -240,9 +263,14 @@ async function commit(sql: SqlQuery, batch: PendingAppend[]): Promise<CommitOutc
     entries.map((entry) => entry.documentId),
     ords,
     entries.map((entry) => entry.update),
-    entries.map((entry) => entry.author.authorKind),
-    entries.map((entry) => entry.author.idempotencyKey ?? null),
+    entries.map((entry) => entry.by.author?.kind ?? 'user'),
+    entries.map((entry) => entry.by.author?.id ?? ''),
+    // Only agents' names are kept: people and keys are named when read, as they are called then.
+    entries.map((entry) => (entry.by.author?.kind === 'agent' ? entry.by.author.name : '')),
+    entries.map((entry) => entry.by.idempotencyKey ?? null),
+    entries.map((entry) => (entry.by.reverts ? `${entry.by.reverts.authorId} ${entry.by.reverts.since}` : null)),
     ids,
+    ...clientColumns(entries, ords),
   ]);
 
   const headById = new Map(heads.map((row) => [row.id, row.head_seq]));

@@ -250,7 +250,7 @@ describe.each([
       await store.ensure(id, newAccess());
       const log = writer();
       await log.append(id, marker(id, 1));
-      await log.append(id, marker(id, 2), { authorKind: 'agent', idempotencyKey: 'k1' });
+      await log.append(id, marker(id, 2), { author: { kind: 'agent', id: 'agent:Scribe@user:anonymous', name: 'Scribe' }, idempotencyKey: 'k1' });
       expect(await repository.findIdempotentWrite(id, 'k1')).toBe(2);
       expect(await repository.findIdempotentWrite(id, 'k2')).toBeNull();
       const history = await repository.history(id, { limit: 10 });

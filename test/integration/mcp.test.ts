@@ -112,7 +112,9 @@ describe('MCP endpoint (/mcp)', () => {
     await waitFor(() => browser.text.toString() === expected, "the agent's patch in the browser");
     await waitFor(async () => (await ok(agent, 'read_document', { document_id: id })).content === expected, 'both edits on the server');
     const versions = await ok(agent, 'list_versions', { document_id: id });
-    expect(versions.versions.map((entry: { authorKind: string }) => entry.authorKind)).toEqual(expect.arrayContaining(['user', 'agent']));
+    // The browser types with the API key; the session writes as the agent its MCP client names.
+    const authors = versions.versions.map((entry: { author: { kind: string; name: string } }) => `${entry.author.kind}:${entry.author.name}`);
+    expect(new Set(authors)).toEqual(new Set(['key:mcp agent', 'agent:tandem-test']));
     expect(await ok(agent, 'read_version', { document_id: id, version: 1 })).toMatchObject({ version: 1, content: '# Plan\n\n## Tasks\n\n- write\n' });
     browser.provider.destroy();
   });

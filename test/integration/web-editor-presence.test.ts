@@ -89,4 +89,26 @@ describe('the editor page and other people\'s colours', () => {
       await page.context().close();
     }
   });
+
+  it('shows an agent writing over REST apart from people, with its caret where it wrote, and drops it once it stops', async () => {
+    const documentId = uniqueDocId('agent-in-page');
+    const page: Page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`${node.url}/d/${documentId}`);
+      await page.locator('#save-status[data-state="saved"]').waitFor();
+      const patched = await fetch(`${node.url}/v1/documents/${documentId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', 'agent-name': 'Scribe' },
+        body: JSON.stringify({ edits: [{ append: 'Written by an agent.' }] }),
+      });
+      expect(patched.status).toBe(200);
+      await page.locator('#people .person.agent', { hasText: 'Scribe (agent)' }).waitFor();
+      await page.locator('#editor .cm-ySelectionInfo', { hasText: 'Scribe' }).waitFor();
+      // The page's own person is listed as a person, not an agent.
+      expect(await page.locator('#people .person:not(.agent)').count()).toBe(1);
+      await page.locator('#people .person.agent').waitFor({ state: 'detached', timeout: 15_000 });
+    } finally {
+      await page.context().close();
+    }
+  });
 });

@@ -162,7 +162,7 @@ describe('web editor', () => {
   });
 
   it('an agent’s REST patch appears live in both pages, attributed to an agent', async () => {
-    const patched = await agent.patch(`/v1/documents/${documentId}`, { edits: [{ append: AGENT_LINE }] });
+    const patched = await agent.patch(`/v1/documents/${documentId}`, { edits: [{ append: AGENT_LINE }] }, { 'agent-name': 'Summarizer' });
     expect(patched.status).toBe(200);
     await allShow([ada, grace], (text) => text.endsWith(`\n${AGENT_LINE}`), 'the agent’s line in both pages');
     // Marked in the text for a few seconds, and announced.
@@ -206,7 +206,8 @@ describe('web editor', () => {
 
   it('the history panel lists versions, shows one, and restores it for everyone', async () => {
     await ada.getByRole('tab', { name: 'History' }).click();
-    const agentVersion = ada.locator('#versions .version', { hasText: 'Agent' }).first();
+    // The agent's write is its own row, under the name it wrote with.
+    const agentVersion = ada.locator('#versions .version', { has: ada.locator('.author-agent', { hasText: 'Summarizer' }) }).first();
     await agentVersion.waitFor();
     await agentVersion.click();
     await ada.locator('#version-view pre', { hasText: AGENT_LINE.trim() }).waitFor();

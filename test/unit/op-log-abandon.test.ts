@@ -16,7 +16,7 @@ describe('op log abandon', () => {
     const calls: string[][] = [];
     const sql = {
       query: (_name: string, _text: string, values: unknown[]) => {
-        const ids = values[5] as string[];
+        const ids = values[8] as string[]; // the documents whose heads the statement locks
         calls.push(ids);
         return answer(ids);
       },

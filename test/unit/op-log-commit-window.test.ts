@@ -17,7 +17,7 @@ describe('op log commit window', () => {
     const batches: number[] = [];
     const sql = {
       query: async (_name: string, _text: string, values: unknown[]) => {
-        const [documentIds, , , , , ids] = values as [string[], number[], unknown, unknown, unknown, string[]];
+        const [documentIds, , , , , , , , ids] = values as [string[], number[], unknown, unknown, unknown, unknown, unknown, unknown, string[]];
         batches.push(documentIds.length);
         await new Promise((resolve) => setImmediate(resolve));
         const rows = ids.map((id) => ({ id, head_seq: heads.get(id) ?? 0 }));

@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { mcpAuthorOf } from './mcp-author.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import * as z from 'zod/v4';
 import type { Authorizer } from '../../access/authorizer.ts';
@@ -47,7 +48,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
   ) {
     await authorizer.require(principal, id, 'write');
     const scoped = idempotencyKey === undefined ? undefined : scopedIdempotencyKey(describePrincipal(principal), `mcp:${tool}`, idempotencyKey);
-    const result = await documents.write(id, { kind: 'text', change }, { base, idempotencyKey: scoped });
+    const result = await documents.write(id, { kind: 'text', change }, { author: mcpAuthorOf(server, principal), base, idempotencyKey: scoped });
     return toolResult({ ...result, uri: documentUri(result.id) });
   }
 
@@ -110,7 +111,7 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
     ({ id, title, content, format, workspace_id }, extra) =>
       runTool(logger, 'create_document', extra, async (principal) => {
         const workspaceId = await authorizer.workspaceForNewDocument(principal, workspace_id);
-        const { record, keys } = await documents.create({ id, title, content, format, workspaceId });
+        const { record, keys } = await documents.create({ id, title, content, format, workspaceId, author: mcpAuthorOf(server, principal) });
         return toolResult({ ...toMeta(record), uri: documentUri(record.id), readKey: keys?.readKey ?? null, writeKey: keys?.writeKey ?? null });
       }),
   );

@@ -18,7 +18,7 @@ import {
   WriteHeaders,
   WriteResult,
 } from './schemas.ts';
-import { etagOf, idempotencyKeyOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
+import { authorOfRequest, etagOf, idempotencyKeyOf, matchesAnyTag, sendWriteResult, writeOptionsOf } from './write-options.ts';
 
 export function toMeta(record: DocumentRecord) {
   return {
@@ -54,6 +54,7 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
       const { record, created, keys } = await documents.create({
         ...input,
         idempotencyKey: idempotencyKeyOf(request),
+        author: authorOfRequest(request),
         workspaceId: await authorizer.workspaceForNewDocument(request.principal, workspaceId),
       });
       const self = `/v1/documents/${record.id}`;

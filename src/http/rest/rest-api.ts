@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { CommentService } from '../../docs/comments.ts';
+import type { Blame } from '../../docs/blame.ts';
+import type { Reverter } from '../../docs/revert.ts';
 import type { DocumentHistory } from '../../docs/document-history.ts';
 import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
@@ -18,6 +20,7 @@ import { registerAccountRoutes } from '../auth/account-routes.ts';
 import { registerInvitationRoutes } from '../auth/invitation-routes.ts';
 import { registerVerificationRoutes } from '../auth/verification-routes.ts';
 import { requireDocumentAccess } from '../auth/document-access.ts';
+import { registerAuthorshipRoutes } from './authorship-routes.ts';
 import { registerCommentRoutes } from './comment-routes.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
 import { registerNotificationRoutes } from './notification-routes.ts';
@@ -29,6 +32,8 @@ import { registerYjsRoutes } from './yjs-routes.ts';
 export interface RestDeps {
   documents: DocumentService;
   history: DocumentHistory;
+  blame: Blame;
+  reverter: Reverter;
   credentials: Credentials;
   authorizer: Authorizer;
   access: AccessService;
@@ -60,6 +65,7 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
 
   registerDocumentRoutes(app, deps.documents, deps.authorizer);
   registerVersionRoutes(app, deps);
+  registerAuthorshipRoutes(app, deps);
   registerYjsRoutes(app, deps.documents);
   registerSyncRoutes(app, deps.history, deps.authorizer);
   registerCommentRoutes(app, deps);

@@ -118,3 +118,13 @@ export const PageQuery = Type.Object({
   cursor: Type.Optional(Type.String()),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
 });
+
+/** Who wrote something (docs/authors.ts). */
+export const Author = Type.Object(
+  {
+    kind: Type.Union([Type.Literal('user'), Type.Literal('agent'), Type.Literal('link'), Type.Literal('key')]),
+    id: Type.String({ description: 'user:<id>, key:<id>, link:<document id>, or agent:<name>@<the credential\'s id>; what revert takes' }),
+    name: Type.String(),
+  },
+  { description: 'Who wrote it' },
+);

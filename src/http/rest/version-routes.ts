@@ -4,7 +4,7 @@ import Type from 'typebox';
 import type { DocumentHistory } from '../../docs/document-history.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import { sendText } from './document-routes.ts';
-import { DocumentIdParams, Problem, VersionParams, WriteHeaders, WriteResult } from './schemas.ts';
+import { Author, DocumentIdParams, Problem, VersionParams, WriteHeaders, WriteResult } from './schemas.ts';
 import { etagOf, sendWriteResult, writeOptionsOf } from './write-options.ts';
 
 const tags = ['versions'];
@@ -13,7 +13,8 @@ const problems = (...statuses: number[]) => Object.fromEntries(statuses.map((sta
 const VersionEntry = Type.Object({
   version: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
-  authorKind: Type.String({ description: "'user' (WebSocket), 'agent' (REST), or 'snapshot' (a version kept by compaction after its log entries were trimmed; its time is when the snapshot was written)" }),
+  author: Type.Union([Type.Null(), Author], { description: 'null for a snapshot, and for changes made before Tandem kept authors' }),
+  authorKind: Type.String({ description: "author.kind, or 'snapshot' (a version kept by compaction after its log entries were trimmed; its time is when the snapshot was written); for changes made before Tandem kept authors, 'user' (WebSocket) or 'agent' (REST)" }),
   names: Type.Array(Type.String()),
 });
 

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describePrincipal } from '../../access/principal.ts';
+import { authorOfPrincipal, describePrincipal } from '../../access/principal.ts';
+import { AGENT_NAME, type Author, asAgent } from '../../docs/authors.ts';
 import type { WriteOptions, WriteResult } from '../../docs/document-writes.ts';
 import { type ScopedIdempotencyKey, scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import { AppError } from '../../errors.ts';
@@ -26,6 +27,17 @@ export function idempotencyKeyOf(request: FastifyRequest): ScopedIdempotencyKey 
   return scopedIdempotencyKey(describePrincipal(request.principal), `${request.method} ${request.routeOptions.url}`, key);
 }
 
+/** Whom the request's writes are attributed to: its credential, as the agent its Agent-Name names. */
+export function authorOfRequest(request: FastifyRequest): Author {
+  const credential = authorOfPrincipal(request.principal);
+  const name = request.headers['agent-name'];
+  if (name === undefined) return credential;
+  if (typeof name !== 'string' || !AGENT_NAME.test(name) || name.trim() === '') {
+    throw new AppError('VALIDATION_FAILED', 'Agent-Name must be 1 to 64 printable characters, given once');
+  }
+  return asAgent(credential, name);
+}
+
 /** Base-Version / `base`, If-Match and Idempotency-Key, as the document writer takes them. */
 export function writeOptionsOf(request: FastifyRequest, bodyBase?: number): WriteOptions {
   const headers = request.headers as { 'base-version'?: string | undefined; 'if-match'?: string | undefined };
@@ -39,7 +51,7 @@ export function writeOptionsOf(request: FastifyRequest, bodyBase?: number): Writ
     if (version === null) throw new AppError('VALIDATION_FAILED', 'If-Match must be an ETag of this API, e.g. "12"');
     ifMatch = version;
   }
-  return { base: headerBase ?? bodyBase, ifMatch, idempotencyKey: idempotencyKeyOf(request) };
+  return { author: authorOfRequest(request), base: headerBase ?? bodyBase, ifMatch, idempotencyKey: idempotencyKeyOf(request) };
 }
 
 export function sendWriteResult(reply: FastifyReply, result: WriteResult): WriteResult {

@@ -4,6 +4,8 @@ import { byId, formatTime, h } from '../dom.ts';
 interface VersionEntry {
   version: number;
   createdAt: string;
+  /** null for kept snapshots and for edits from before authors were kept. */
+  author: { kind: 'user' | 'agent' | 'link' | 'key'; id: string; name: string } | null;
   authorKind: string;
   names: string[];
 }
@@ -20,19 +22,29 @@ interface Run {
   count: number;
 }
 
-/** Entries of one kind of author less than this apart are shown as one run of edits. */
+/** Entries of one author less than this apart are shown as one run of edits. */
 const RUN_GAP_MS = 60_000;
 
-const AUTHOR_LABEL: Record<string, string> = { user: 'People', agent: 'Agent', snapshot: 'Kept snapshot' };
+/** For entries with no author: snapshots, and edits from before authors were kept. */
+const KIND_LABEL: Record<string, string> = { user: 'Someone', agent: 'An agent', snapshot: 'Kept snapshot' };
 
-/** Consecutive edits by the same kind of author, close in time and unnamed, become one row. */
+const labelOf = (entry: VersionEntry) => entry.author?.name ?? KIND_LABEL[entry.authorKind] ?? entry.authorKind;
+
+/** Who an entry is by, for joining runs: each author apart (people and keys by id, older entries by kind). */
+const whoOf = (entry: VersionEntry) => entry.author?.id ?? `kind:${entry.authorKind}`;
+
+/**
+ * Consecutive edits by the same person (or link, or key), close in time and unnamed, become
+ * one row: their typing. Each agent write is a row of its own, as is each restore.
+ */
 export function runsOf(versions: VersionEntry[]): Run[] {
   const runs: Run[] = [];
   for (const entry of versions) {
     const last = runs.at(-1);
     const joins =
       last !== undefined &&
-      last.oldest.authorKind === entry.authorKind &&
+      whoOf(last.oldest) === whoOf(entry) &&
+      entry.author?.kind !== 'agent' &&
       entry.names.length === 0 &&
       last.oldest.names.length === 0 &&
       Date.parse(last.oldest.createdAt) - Date.parse(entry.createdAt) < RUN_GAP_MS;
@@ -65,11 +77,12 @@ export function createHistoryPanel(options: { api: Api; documentId: string; canW
     list.replaceChildren(
       ...runsOf(loaded).map((run) => {
         const { newest } = run;
-        const label = AUTHOR_LABEL[newest.authorKind] ?? newest.authorKind;
+        const label = labelOf(newest);
+        const kind = newest.author?.kind ?? newest.authorKind;
         const button = h(
           'button',
           { type: 'button', class: 'version', 'aria-label': `View version ${newest.version}, ${label}, ${formatTime(newest.createdAt)}` },
-          h('span', { class: `author author-${newest.authorKind}` }, label),
+          h('span', { class: `author author-${kind}`, title: newest.author ? `${kind}: ${newest.author.id}` : kind }, label),
           h('span', { class: 'version-number' }, `v${newest.version}`),
           run.count > 1 ? h('span', { class: 'run' }, `${run.count} edits`) : null,
           ...newest.names.map((name) => h('span', { class: 'version-name' }, name)),

@@ -18,12 +18,15 @@ export function reannounceOnReconnect(provider: HocuspocusProvider, awareness: A
   provider.on('synced', () => awareness.setLocalState(awareness.getLocalState()));
 }
 
-/** Lists everyone on the document, this person first. */
+/** Lists everyone on the document: this person first, then people, then agents at work (the server adds them while they write). */
 export function showPeople(awareness: Awareness, list: HTMLElement): void {
   const render = () => {
+    const isAgent = (state: unknown) => (state as { user: { kind?: unknown } }).user.kind === 'agent';
     const people = [...awareness.getStates()]
       .filter(([, state]) => (state as { user?: Person }).user)
-      .sort(([a], [b]) => (a === awareness.clientID ? -1 : b === awareness.clientID ? 1 : a - b));
+      .sort(([a, first], [b, second]) =>
+        a === awareness.clientID ? -1 : b === awareness.clientID ? 1 : Number(isAgent(first)) - Number(isAgent(second)) || a - b,
+      );
     list.replaceChildren(
       ...people.map(([clientId, state]) => {
         const user = (state as { user: Person }).user;
@@ -31,6 +34,7 @@ export function showPeople(awareness: Awareness, list: HTMLElement): void {
         const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
         // Others' states are theirs to fill: only a plain colour becomes a style.
         swatch.style.background = safeColour(user.color);
+        if (isAgent(state)) return h('li', { class: 'person agent', title: 'An agent, writing now' }, swatch, `${String(user.name)} (agent)`);
         return h('li', { class: 'person' }, swatch, self ? `${user.name} (you)` : String(user.name));
       }),
     );
