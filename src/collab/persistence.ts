@@ -99,7 +99,14 @@ export function createPersistence(options: PersistenceOptions) {
 }
 
 /**
- * The client ids a transaction wrote with for the first time, added to `seen`. A client id is
+ * Client ids one update may map to its author. A client sends one (its own); an update built
+ * to carry thousands would otherwise make a row for each. The rest stay unattributed.
+ */
+const MAX_NEW_CLIENTS_PER_UPDATE = 100;
+
+/**
+ * The client ids a transaction wrote with for the first time (at most
+ * MAX_NEW_CLIENTS_PER_UPDATE of them), added to `seen`. A client id is
  * never removed from a document, so the sizes tell in one step whether there is any.
  */
 function newClientsOf(transaction: Y.Transaction, seen: Set<number>): number[] {
@@ -108,7 +115,7 @@ function newClientsOf(transaction: Y.Transaction, seen: Set<number>): number[] {
   for (const client of transaction.afterState.keys()) {
     if (!seen.has(client)) {
       seen.add(client);
-      fresh.push(client);
+      if (fresh.length < MAX_NEW_CLIENTS_PER_UPDATE) fresh.push(client);
     }
   }
   return fresh;

@@ -89,14 +89,19 @@ export function blameRuns(format: ContentFormat, updates: readonly Uint8Array[],
   return { markdown: items.markdown, runs: coverWithout(written, items.markdown.length) };
 }
 
-/** Runs that cover [0, length): each gap joins the run after it (the last gap, the run before). */
+/**
+ * Runs that cover [0, length): each gap joins the run after it (the last gap, the run before),
+ * and neighbours written by one client in one version become one.
+ */
 function coverWithout(runs: BlameRun[], length: number): BlameRun[] {
   if (length === 0) return [];
   if (runs.length === 0) return [{ start: 0, end: length, client: null, version: null }];
   const covered: BlameRun[] = [];
   let at = 0;
   for (const run of runs) {
-    covered.push({ ...run, start: at });
+    const last = covered.at(-1);
+    if (last && last.client === run.client && last.version === run.version) last.end = run.end;
+    else covered.push({ ...run, start: at });
     at = run.end;
   }
   covered.at(-1)!.end = length;

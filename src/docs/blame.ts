@@ -14,6 +14,25 @@ export interface BlameSpan {
   version: number | null;
 }
 
+/**
+ * Past this many spans (text where two authors alternate every few characters), spans of one
+ * author next to each other join, whatever their versions (the newest is given), so that an
+ * answer stays within a few megabytes.
+ */
+const MAX_SPANS = 20_000;
+
+function byAuthorOnly(spans: BlameSpan[]): BlameSpan[] {
+  const joined: BlameSpan[] = [];
+  for (const span of spans) {
+    const last = joined.at(-1);
+    if (last && last.author?.id === span.author?.id) {
+      last.end = span.end;
+      last.version = Math.max(last.version ?? 0, span.version ?? 0) || null;
+    } else joined.push({ ...span });
+  }
+  return joined;
+}
+
 export interface Blame {
   blame(id: string): Promise<{ version: number; markdown: string; spans: BlameSpan[] }>;
 }
@@ -42,7 +61,7 @@ export function createBlame(deps: { documents: DocumentService; stored: StoredDo
         if (last && last.author?.id === author?.id && last.version === version) last.end = run.end;
         else spans.push({ start: run.start, end: run.end, author, version });
       }
-      return { version: record.version, markdown, spans };
+      return { version: record.version, markdown, spans: spans.length > MAX_SPANS ? byAuthorOnly(spans) : spans };
     },
   };
 }

@@ -209,4 +209,25 @@ describe('authors on embedded storage, both dialects and rich text', () => {
     expect((await rest.get(path)).body.content).toBe('start\nfirst\n');
     expect((await rest.post(`${path}/revert`, { author: 'x', since: 999 })).status).toBe(400);
   });
+
+  it("reverts an agent in a rich-text document and keeps a person's typing", async () => {
+    const id = uniqueDocId('authors-revert-rich');
+    const path = `/documents/${id}`;
+    await rest.post('/documents', { id, format: 'prosemirror', content: '# Plan\n\nFirst step.' });
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      const vandal = await rest.patch(path, { edits: [{ find: '# Plan', replace: '# Plan, vandalized' }, { append: '\n\nSpam.' }] }, { 'agent-name': 'Vandal' });
+      expect(vandal.status).toBe(200);
+      await waitFor(() => person.doc.getXmlFragment(FRAGMENT).length === 3, "the agent's paragraph to reach the person");
+      const paragraph = (person.doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;
+      paragraph.insert(paragraph.length, ' Then lunch.');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+      const reverted = await rest.post(`${path}/revert`, { author: 'agent:Vandal@user:anonymous' });
+      expect(reverted.status).toBe(200);
+      expect((await rest.get(path)).body.content).toBe('# Plan\n\nFirst step. Then lunch.');
+    } finally {
+      person.provider.destroy();
+    }
+  });
 });

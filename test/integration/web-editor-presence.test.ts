@@ -111,4 +111,36 @@ describe('the editor page and other people\'s colours', () => {
       await page.context().close();
     }
   });
+
+  it('tints the text by author on demand: an agent\'s line and a person\'s typing, with a legend', async () => {
+    const documentId = uniqueDocId('blame-in-page');
+    const created = await fetch(`${node.url}/v1/documents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'agent-name': 'Writer' },
+      body: JSON.stringify({ id: documentId, content: 'Agent line.\n' }),
+    });
+    expect(created.status).toBe(201);
+    const page: Page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`${node.url}/d/${documentId}`);
+      await page.locator('#save-status[data-state="saved"]').waitFor();
+      await page.locator('#editor .cm-content').click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.type('Person line.');
+      await page.locator('#save-status[data-state="saved"]').waitFor();
+      await page.getByRole('tab', { name: 'History' }).click();
+      await page.getByLabel('Tint the text by who wrote it').check();
+      await page.locator('#blame-legend li', { hasText: 'Writer (agent)' }).waitFor();
+      await page.locator('#blame-legend li', { hasText: 'Anonymous (user)' }).waitFor();
+      const agentTint = page.locator('#editor .cm-content [title^="Writer, version 1"]');
+      await agentTint.first().waitFor();
+      expect(await agentTint.allTextContents()).toEqual(['Agent line.']);
+      const personTint = page.locator('#editor .cm-content [title^="Anonymous"]');
+      expect((await personTint.allTextContents()).join('')).toBe('Person line.');
+      await page.getByLabel('Tint the text by who wrote it').uncheck();
+      expect(await page.locator('#editor .cm-content [title^="Writer"]').count()).toBe(0);
+    } finally {
+      await page.context().close();
+    }
+  });
 });

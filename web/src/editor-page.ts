@@ -5,6 +5,7 @@ import { chooseName, displayName, personFor } from './identity.ts';
 import { keyFromFragment } from './links.ts';
 import { currentSession, sessionToken } from './session.ts';
 import { watchAgentEdits } from './editor/agent-edits.ts';
+import { type BlameView, blameTints, createBlameView } from './editor/blame-view.ts';
 import { createEditor } from './editor/codemirror.ts';
 import { keepColoursSafe } from './editor/colours.ts';
 import { connect } from './editor/connection.ts';
@@ -17,6 +18,7 @@ import { createSharePanel } from './editor/share-panel.ts';
 import type { HocuspocusProvider } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type { EditorView } from '@codemirror/view';
 
 /**
  * The editor page, /d/:id. Its access is the `#key=` of its link (a document key, which the
@@ -57,9 +59,19 @@ async function main(): Promise<void> {
   keepColoursSafe(awareness);
 
   const nameInput = byId<HTMLInputElement>('your-name');
-  const editor = tiptap
-    ? tiptap.createRichEditor(byId('editor'), doc, provider, personFor(awareness.clientID, displayName()))
-    : markdownEditor(text, awareness, provider);
+  const blameOf = (view?: EditorView) =>
+    createBlameView({ api, documentId, view, legend: byId('blame-legend'), panelText: byId('blame-text') });
+  let blame: BlameView;
+  let editor: { setWritable(writable: boolean): void };
+  if (tiptap) {
+    editor = tiptap.createRichEditor(byId('editor'), doc, provider, personFor(awareness.clientID, displayName()));
+    blame = blameOf();
+  } else {
+    ({ editor, blame } = markdownEditor(text, awareness, provider, blameOf));
+  }
+  const blameToggle = byId<HTMLInputElement>('blame-toggle');
+  blameToggle.addEventListener('change', () => void blame.show(blameToggle.checked));
+  doc.on('update', () => blame.changed());
   if (tiptap) byId('preview').textContent = 'A rich-text document: the editor shows it as it reads. Agents read and write it as markdown.';
   nameInput.value = displayName();
   announceSelf(awareness, nameInput.value);
@@ -90,16 +102,22 @@ async function main(): Promise<void> {
   });
 }
 
-/** CodeMirror on the Y.Text, with agents' edits marked as they arrive and the rendered preview beside it. */
-function markdownEditor(text: Y.Text, awareness: Awareness, provider: HocuspocusProvider): { setWritable(writable: boolean): void } {
+/** CodeMirror on the Y.Text, with agents' edits marked as they arrive, authors' tints on demand, and the rendered preview beside it. */
+function markdownEditor(
+  text: Y.Text,
+  awareness: Awareness,
+  provider: HocuspocusProvider,
+  blameOf: (view: EditorView) => BlameView,
+): { editor: { setWritable(writable: boolean): void }; blame: BlameView } {
   const activity = byId('activity');
   const agents = watchAgentEdits(text, awareness, () => provider.isSynced, (message) => {
     activity.textContent = `${message} · ${new Date().toLocaleTimeString()}`;
   });
-  const editor = createEditor(byId('editor'), text, awareness, [agents.extension]);
+  const editor = createEditor(byId('editor'), text, awareness, [agents.extension, blameTints]);
+  const blame = blameOf(editor.view);
   agents.attach(editor.view);
   attachPreview(text, byId('preview'));
-  return editor;
+  return { editor, blame };
 }
 
 /**

@@ -34,9 +34,9 @@ export function registerHistoryTools(server: McpServer, deps: HistoryToolDeps): 
     {
       title: 'List versions',
       description:
-        "A document's versions, newest first: every change is one (authorKind 'user' for people over WebSocket, 'agent' for " +
-        "REST and MCP, 'snapshot' for older history kept by compaction), and the named ones. Returns { versions: [{ version, " +
-        'createdAt, authorKind, names }], named, nextBefore }; call again with before = nextBefore for older ones.',
+        "A document's versions, newest first: every change is one, with its author { kind: 'user' | 'agent' | 'link' | 'key', id, " +
+        "name } (null for 'snapshot' entries, older history kept by compaction), and the named ones. Returns { versions: [{ version, " +
+        'createdAt, author, authorKind, names }], named, nextBefore }; call again with before = nextBefore for older ones.',
       inputSchema: {
         document_id: DocumentId,
         before: z.number().int().min(1).optional().describe('Only versions older than this one'),

@@ -30,10 +30,11 @@ const marks = StateField.define<DecorationSet>({
 });
 
 /**
- * Marks text inserted by a Yjs client that never had presence on this page. People's editors
- * announce themselves through awareness before they type; Tandem applies every REST write
- * (an agent's patch, a restore) with a fresh client id and no presence. So "no presence" is
- * "an agent or a script", and the page says so, live, for a few seconds.
+ * Marks text inserted by a Yjs client that never had a person's presence on this page. People's
+ * editors announce themselves through awareness before they type; Tandem applies REST writes
+ * (an agent's patch, a restore) with client ids of their own, shown in awareness only as
+ * agents. So "no person's presence" is "an agent or a script", and the page says so, live,
+ * for a few seconds.
  */
 export function watchAgentEdits(
   text: Y.Text,
@@ -42,7 +43,11 @@ export function watchAgentEdits(
   announce: (message: string) => void,
 ): { extension: Extension; attach(view: EditorView): void } {
   const withPresence = new Set<number>();
-  const remember = () => awareness.getStates().forEach((_state, clientId) => withPresence.add(clientId));
+  // People only: an agent is in awareness too while it writes, and its edits are still marked.
+  const remember = () =>
+    awareness.getStates().forEach((state, clientId) => {
+      if ((state as { user?: { kind?: unknown } }).user?.kind !== 'agent') withPresence.add(clientId);
+    });
   awareness.on('change', remember);
   remember();
   let batches = 0;
