@@ -23,7 +23,8 @@ export function createReverter(deps: { documents: DocumentService; stored: Store
   return {
     async revert(id, authorId, since, options) {
       const record = await documents.describe(id);
-      const from = since ?? (await authorship.oldestReplayable(id));
+      // With no log kept at all, nothing is left to revert by default.
+      const from = since ?? (await authorship.oldestReplayable(id)) ?? record.version;
       if (from > record.version) {
         throw new AppError('VALIDATION_FAILED', `since ${from} is newer than ${id}'s version ${record.version}`);
       }

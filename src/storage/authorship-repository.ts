@@ -10,8 +10,8 @@ export interface AuthorshipStore {
   keptLog(documentId: string): Promise<LoggedUpdate[]>;
   /** The entries after `after` up to `upTo` with their authors' ids ('' when not known), or null when the log there was trimmed. */
   logBetween(documentId: string, after: number, upTo: number): Promise<(LoggedUpdate & { authorId: string; reverts: RevertMark | null })[] | null>;
-  /** The oldest version from which the whole log to the head is kept. */
-  oldestReplayable(documentId: string): Promise<number>;
+  /** The oldest version from which the whole log to the head is kept (null: none of the log is). */
+  oldestReplayable(documentId: string): Promise<number | null>;
   /** The same authors with the names people and keys have now (agents keep the name they wrote with). */
   named(authors: readonly Author[]): Promise<Author[]>;
 }
@@ -63,7 +63,7 @@ export function createAuthorshipStore(prisma: PrismaClient): AuthorshipStore {
 
     async oldestReplayable(documentId) {
       const first = await prisma.documentUpdate.findFirst({ where: { documentId }, orderBy: { seq: 'asc' }, select: { seq: true } });
-      return first ? first.seq - 1 : 0;
+      return first ? first.seq - 1 : null;
     },
 
     async named(authors) {

@@ -80,6 +80,26 @@ describe.each(RUNNER_KINDS)('compaction on the %s runner', (kind) => {
     expect(gone.body.code).toBe('BASE_VERSION_GONE');
   });
 
+  it('keeps who wrote what once the log is trimmed: blame names the authors, and revert needs a kept history', async () => {
+    const id = uniqueDocId(`compact-authors-${kind}`);
+    await rest.post('/v1/documents', { id, content: 'First.\n' }, { 'agent-name': 'Opener' });
+    await rest.patch(`/v1/documents/${id}`, { edits: [{ append: 'Second.\n' }] }, { 'agent-name': 'Closer' });
+    const before = (await rest.get(`/v1/documents/${id}/blame`)).body;
+    await compact(id);
+    const after = (await rest.get(`/v1/documents/${id}/blame`)).body;
+    // The same authors and versions (each of these versions was its author's first), from the client map alone.
+    expect(after).toEqual(before);
+    expect(after.spans.map((span: { author: { name: string }; version: number }) => [span.author.name, span.version])).toEqual([
+      ['Opener', 1],
+      ['Closer', 2],
+    ]);
+    const revert = await rest.post(`/v1/documents/${id}/revert`, { author: after.spans[1].author.id, since: 0 });
+    expect(revert.status).toBe(409);
+    expect(revert.body.code).toBe('BASE_VERSION_GONE');
+    // By default, as far back as the log is kept: here nothing.
+    expect((await rest.post(`/v1/documents/${id}/revert`, { author: after.spans[1].author.id })).body).toMatchObject({ changed: false, version: 2 });
+  });
+
   it('runs while a client types without changing or losing any content', async () => {
     const id = uniqueDocId(`compact-live-${kind}`);
     const { updates, textAt } = editHistory(2000, 11, [2000]);
