@@ -20,6 +20,7 @@ export const ERRORS = {
   DOC_NOT_FOUND: { status: 404, title: 'No such document' },
   VERSION_NOT_FOUND: { status: 404, title: 'No such version of this document (outside its kept history)' },
   COMMENT_NOT_FOUND: { status: 404, title: 'No such comment on this document' },
+  SUGGESTION_NOT_FOUND: { status: 404, title: 'No such suggestion on this document' },
   NOTIFICATION_NOT_FOUND: { status: 404, title: 'No such notification' },
   WEBHOOK_NOT_FOUND: { status: 404, title: 'No such webhook in this workspace' },
   MCP_SESSION_NOT_FOUND: {
@@ -35,6 +36,8 @@ export const ERRORS = {
   LAST_OWNER: { status: 409, title: 'A workspace keeps at least one owner; make someone else owner first' },
   TOO_MANY_INVITATIONS: { status: 409, title: 'Too many pending invitations here; revoke some first' },
   VERSION_NAME_TAKEN: { status: 409, title: 'This document already has a version with that name' },
+  SUGGESTION_CLOSED: { status: 409, title: 'The suggestion is not open: it was accepted or rejected, or is being accepted right now' },
+  TOO_MANY_SUGGESTIONS: { status: 409, title: 'This document has as many open suggestions as it may hold; accept or reject some first' },
   UNSUPPORTED_CONTENT: {
     status: 409,
     title: 'The document holds content this server cannot read (the detail names it): a write would delete it, so nothing was applied',

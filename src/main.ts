@@ -21,6 +21,8 @@ import { createDocumentSearch } from './docs/document-search.ts';
 import { createCommentService } from './docs/comments.ts';
 import { createNotificationService } from './docs/notifications.ts';
 import { createCommentRepository } from './storage/comment-repository.ts';
+import { createSuggestionService } from './docs/suggestions.ts';
+import { createSuggestionRepository } from './storage/suggestion-repository.ts';
 import { createNotificationRepository } from './storage/notification-repository.ts';
 import { createWebhookService } from './docs/webhooks.ts';
 import { createWebhookRepository } from './storage/webhook-repository.ts';
@@ -127,6 +129,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const reverter = createReverter({ documents, stored: store, authorship, work });
   const comments = createCommentService({ store: createCommentRepository(db.prisma), documents, jobs: publisher, logger });
   const notifications = createNotificationService(createNotificationRepository(db.prisma));
+  const suggestions = createSuggestionService({ store: createSuggestionRepository(db.prisma), writer, documents, authorship, events, logger });
 
   // Shared rate-limit counters. No offline queue and one retry: while Redis is away a count
   // fails at once and the limiters let requests through, instead of each request waiting.
@@ -154,7 +157,7 @@ export async function startNode(config: Readonly<Config>, logger: Logger): Promi
   const verification = createEmailVerification({ store: createVerificationRepository(db.prisma), accounts: accountStore, audit });
 
   const app = await buildApp({
-    rest: { documents, history, blame, reverter, jobs: publisher, comments, notifications, webhooks, verification, adminToken: config.adminToken },
+    rest: { documents, history, blame, reverter, jobs: publisher, comments, suggestions, notifications, webhooks, verification, adminToken: config.adminToken },
     mcp: {
       search: createDocumentSearch({ documents }),
       // Every commit is confirmed on the bus (by whichever node committed it), and reaches this node's subscribers too.

@@ -14,6 +14,9 @@ import { sameHash } from './secrets.ts';
 
 export type Authorizer = ReturnType<typeof createAuthorizer>;
 
+/** What a refusal says the credential may not do. */
+const VERBS: Record<Permission, string> = { none: 'see', read: 'read', suggest: 'suggest changes to', write: 'change', admin: 'administer' };
+
 /**
  * The one place that decides what a principal may do with a document: REST routes, both
  * socket dialects and the workers all ask here, so a rule holds everywhere at once.
@@ -79,7 +82,7 @@ export function createAuthorizer(store: AccessStore) {
       const found = await permission(principal, documentId);
       if (!found.exists || found.permission === 'none') throw new AppError('DOC_NOT_FOUND');
       if (!atLeast(found.permission, needed)) {
-        throw new AppError('FORBIDDEN', `This credential may not ${needed === 'read' ? 'read' : needed === 'write' ? 'change' : 'administer'} document ${documentId}`);
+        throw new AppError('FORBIDDEN', `This credential may not ${VERBS[needed]} document ${documentId}`);
       }
       return found.permission;
     },

@@ -1,11 +1,15 @@
-/** What a principal may do with a document, in increasing order. */
-export const PERMISSIONS = ['none', 'read', 'write', 'admin'] as const;
+/**
+ * What a principal may do with a document, in increasing order. `suggest`: read, and propose
+ * changes (suggestions) that someone with write access accepts; only an API key's scopes
+ * give it (a person, a share or a document key has read or write, and write includes it).
+ */
+export const PERMISSIONS = ['none', 'read', 'suggest', 'write', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['owner', 'admin', 'member', 'guest'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const SCOPES = ['read', 'write', 'admin'] as const;
+export const SCOPES = ['read', 'suggest', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type SharePermission = 'read' | 'write';
@@ -50,10 +54,14 @@ export function canManageMember(actor: Role | null, target: Role | null, newRole
   return managed(target) && managed(newRole);
 }
 
-/** The most an API key's scopes allow. */
+/**
+ * The most an API key's scopes allow. `suggest` includes reading, as `write` does: a
+ * suggestion's answer is the whole document as it would read, so suggesting is reading.
+ */
 export function permissionOfScopes(scopes: readonly Scope[]): Permission {
   if (scopes.includes('admin')) return 'admin';
   if (scopes.includes('write')) return 'write';
+  if (scopes.includes('suggest')) return 'suggest';
   if (scopes.includes('read')) return 'read';
   return 'none';
 }

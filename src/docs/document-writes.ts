@@ -10,8 +10,8 @@ import type { ScopedIdempotencyKey } from './idempotency-key.ts';
 import type { Author, RevertMark } from './authors.ts';
 import type { LiveDocuments, LiveDocumentSize, StoredDocuments } from './ports.ts';
 import { changedText, type TextChange } from './text-change.ts';
-import { contentBytesAtMost, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
-import { missingDependencies } from './yjs-state.ts';
+import { contentBytesAtMost, contentBytesOfDoc, contentBytesWith, newContentBytes } from './yjs-content-size.ts';
+import { docFromUpdates, missingDependencies } from './yjs-state.ts';
 
 /** What a write changes: the markdown (text-change.ts), or a raw Yjs update. */
 export type DocumentChange = { kind: 'text'; change: TextChange } | { kind: 'update'; update: Uint8Array };
@@ -36,8 +36,24 @@ export interface WriteResult {
   changed: boolean;
 }
 
+/** What a text change would make of a document if it were written now (a suggestion's preview). */
+export interface WritePreview {
+  /** The base it was made against: the one asked for (or If-Match), else the current version. */
+  base: number;
+  /** The version it was merged with. */
+  version: number;
+  markdown: string;
+}
+
 export interface DocumentWriter {
   write(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult>;
+  /**
+   * The markdown `write` of this text change against `options.base` (default: the current
+   * version) would leave now, merged with everything since, refused as `write` would refuse
+   * it (EDIT_CONFLICT, BASE_VERSION_GONE, DOCUMENT_TOO_LARGE, UNSUPPORTED_MARKDOWN, 412),
+   * without writing anything.
+   */
+  preview(id: string, change: TextChange, options: Pick<WriteOptions, 'base' | 'ifMatch'>): Promise<WritePreview>;
 }
 
 interface WriterDeps {
@@ -90,6 +106,41 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
       throw new AppError('BASE_VERSION_GONE', `Version ${base} of ${id} is older than its kept history; read it again`);
     }
     return work.changeOn(format, updates, change, maxDocumentBytes);
+  }
+
+  /** The current version and the updates that rebuild it. A compaction can trim the log between the two reads: read again. */
+  async function currentState(id: string): Promise<{ record: DocumentRecord; updates: Uint8Array[] }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const record = await currentRecord(id);
+      const updates = await stored.loadAt(id, record.version);
+      if (updates) return { record, updates };
+    }
+    throw new AppError('DOCUMENT_UNAVAILABLE', `The history of ${id} changed while it was read; try again`);
+  }
+
+  async function preview(id: string, change: TextChange, options: Pick<WriteOptions, 'base' | 'ifMatch'>): Promise<WritePreview> {
+    const { record, updates } = await currentState(id);
+    const format = record.format as DocumentFormat;
+    if (options.ifMatch !== undefined && record.version !== options.ifMatch) {
+      throw new AppError('PRECONDITION_FAILED', `${id} is at version ${record.version}, not ${options.ifMatch}`);
+    }
+    const base = options.ifMatch ?? options.base ?? record.version;
+    if (base > record.version) {
+      throw new AppError('VALIDATION_FAILED', `Base version ${base} is newer than ${id}'s version ${record.version}`);
+    }
+    const based = base === record.version ? await work.changeOn(format, updates, change, maxDocumentBytes) : await updateAgainst(id, format, base, change);
+    if (!based) return { base, version: record.version, markdown: await work.markdownOf(format, updates) };
+    // The checks the live write makes, on a rebuild of the current version instead of the live document.
+    const doc = docFromUpdates(updates);
+    try {
+      based.requireNothingLost(doc);
+      Y.applyUpdate(doc, based.update);
+      requireWithinLimit(contentBytesOfDoc(doc), maxDocumentBytes);
+    } finally {
+      doc.destroy();
+    }
+    // Rendered where content work is done (off the event loop for rich text).
+    return { base, version: record.version, markdown: await work.markdownOf(format, [...updates, based.update]) };
   }
 
   async function apply(id: string, change: DocumentChange, options: WriteOptions): Promise<WriteResult> {
@@ -158,6 +209,8 @@ export function createDocumentWriter({ repository, stored, live, maxDocumentByte
   }
 
   return {
+    preview,
+
     async write(id, change, options) {
       const key = options.idempotencyKey;
       if (key === undefined) return apply(id, change, options);

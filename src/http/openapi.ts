@@ -16,6 +16,7 @@ export async function registerOpenApi(app: FastifyInstance, service: { name: str
         { name: 'documents', description: 'Create, read, replace, patch, delete' },
         { name: 'versions', description: 'History: list, name, read, restore' },
         { name: 'authors', description: 'Who wrote what (blame), and undoing one author (revert)' },
+        { name: 'suggestions', description: 'Changes proposed against a version, applied when someone who may write accepts them' },
         { name: 'yjs', description: 'Raw Yjs state and updates' },
         { name: 'sync', description: 'The change feed' },
         { name: 'operations', description: 'Health, readiness, metrics' },

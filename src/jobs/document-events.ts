@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SuggestionEvent } from './job-types.ts';
 import type { JobPublisher } from './ports.ts';
 
 /** How long a live document's compaction request waits, folding the requests made meanwhile. */
@@ -10,6 +11,11 @@ export interface DocumentEvents {
   /** The document left this node's memory: a good moment to compact it. */
   unloaded(documentId: string): void;
   deleted(documentId: string): void;
+  /**
+   * A suggestion of the document was made, accepted or rejected. Each happens once to a
+   * suggestion, so the event is known by both: a retried accept publishes nothing new.
+   */
+  suggestion(event: SuggestionEvent, documentId: string, suggestionId: string, data: Record<string, unknown>): void;
   /** Sends the document.updated events still waiting for their window to end. */
   close(): Promise<void>;
 }
@@ -55,6 +61,9 @@ export function createDocumentEvents(jobs: JobPublisher, options: { debounceMs: 
     unloaded: (documentId) => void compactNow(documentId),
     deleted(documentId) {
       void send('document.deleted', jobs.publish('webhook-event', { event: 'document.deleted', documentId }));
+    },
+    suggestion(event, documentId, suggestionId, data) {
+      void send(event, jobs.publish('webhook-event', { event, documentId, data: { suggestionId, ...data }, eventId: `${event}:${suggestionId}` }));
     },
     async close() {
       const flushing = [...waiting].map(([documentId, { timer, version }]) => {

@@ -11,8 +11,17 @@ export const QUEUES = ['compaction', 'expiry', 'notifications', 'webhooks'] as c
 export type QueueName = (typeof QUEUES)[number];
 
 /** What happens to a webhook subscriber: the events a workspace can subscribe to. */
-export const WEBHOOK_EVENTS = ['document.updated', 'document.deleted', 'comment.created', 'mention'] as const;
+export const WEBHOOK_EVENTS = [
+  'document.updated',
+  'document.deleted',
+  'comment.created',
+  'mention',
+  'suggestion.created',
+  'suggestion.accepted',
+  'suggestion.rejected',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export type SuggestionEvent = Extract<WebhookEvent, `suggestion.${string}`>;
 
 export const JOBS = {
   /** Snapshot a document's log and trim what the retention no longer needs. */

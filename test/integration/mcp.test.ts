@@ -70,6 +70,7 @@ describe('MCP endpoint (/mcp)', () => {
       'read_document',
       'read_version',
       'search_documents',
+      'suggest_edit',
     ]);
     const patch = tools.find((tool) => tool.name === 'patch_document')!;
     expect(patch.description).toContain('base_version');

@@ -7,15 +7,18 @@ import type { CommentService } from '../../docs/comments.ts';
 import type { DocumentHistory } from '../../docs/document-history.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
+import type { SuggestionService } from '../../docs/suggestions.ts';
 import { registerHistoryTools } from './mcp-history-tools.ts';
 import { documentUri, registerDocumentResources } from './mcp-resources.ts';
 import { createSubscriptions, type DocumentChanges, type Subscriptions } from './mcp-subscriptions.ts';
+import { registerSuggestionTools } from './mcp-suggestion-tools.ts';
 import { registerDocumentTools } from './mcp-tools.ts';
 
 export interface McpServices {
   documents: DocumentService;
   history: DocumentHistory;
   comments: CommentService;
+  suggestions: SuggestionService;
   search: DocumentSearch;
   authorizer: Authorizer;
   changes: DocumentChanges;
@@ -31,7 +34,8 @@ The loop: read_document (or search_documents / list_documents to find one) gives
 patch_document (exact edits or a unified diff) or append_to_section, passing that version as base_version. Tandem applies your change to
 the text of that version and merges it with whatever people typed since, so you never overwrite their work and need not re-read first.
 A tool error starting with EDIT_CONFLICT means an edit did not fit the text of base_version (text not found, not unique, a hunk that does
-not fit): nothing changed; read the document again and retry against the new version. Documents are also resources
+not fit): nothing changed; read the document again and retry against the new version. To propose a change for a person to accept or
+reject instead of making it, call suggest_edit (the same inputs as patch_document). Documents are also resources
 (tandem://documents/{id}); subscribe to hear when one changes.`;
 
 /**
@@ -62,6 +66,7 @@ export function createMcpServer(services: McpServices, currentPrincipal: () => P
 
   registerDocumentTools(server, services);
   registerHistoryTools(server, services);
+  registerSuggestionTools(server, services);
   registerDocumentResources(server, services, subscriptions);
   return { server, subscriptions };
 }

@@ -6,6 +6,7 @@ import type { DocumentHistory } from '../../docs/document-history.ts';
 import { isValidDocumentId } from '../../docs/document-id.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import type { NotificationService } from '../../docs/notifications.ts';
+import type { SuggestionService } from '../../docs/suggestions.ts';
 import type { WebhookService } from '../../docs/webhooks.ts';
 import { AppError } from '../../errors.ts';
 import type { AccessService } from '../../access/access-service.ts';
@@ -24,6 +25,7 @@ import { registerAuthorshipRoutes } from './authorship-routes.ts';
 import { registerCommentRoutes } from './comment-routes.ts';
 import { registerDocumentRoutes } from './document-routes.ts';
 import { registerNotificationRoutes } from './notification-routes.ts';
+import { registerSuggestionRoutes } from './suggestion-routes.ts';
 import { registerSyncRoutes } from './sync-routes.ts';
 import { registerVersionRoutes } from './version-routes.ts';
 import { registerWebhookRoutes } from './webhook-routes.ts';
@@ -41,6 +43,7 @@ export interface RestDeps {
   /** Background work: comments' notifications, webhook events. */
   jobs: JobPublisher;
   comments: CommentService;
+  suggestions: SuggestionService;
   notifications: NotificationService;
   webhooks: WebhookService;
   verification: EmailVerification;
@@ -69,6 +72,7 @@ export async function restApi(app: FastifyInstance, deps: RestDeps): Promise<voi
   registerYjsRoutes(app, deps.documents);
   registerSyncRoutes(app, deps.history, deps.authorizer);
   registerCommentRoutes(app, deps);
+  registerSuggestionRoutes(app, deps);
   registerNotificationRoutes(app, deps.notifications);
   registerWebhookRoutes(app, deps.webhooks);
   registerAccessRoutes(app, deps.access);
