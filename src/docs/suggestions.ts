@@ -22,8 +22,12 @@ export const MAX_OPEN_SUGGESTIONS = 500;
  */
 export const STALE_CLAIM_MS = 30_000;
 
-/** A suggestion as answered: its authors named as people and keys are called now. */
-export type SuggestionView = SuggestionRecord;
+/**
+ * A suggestion as answered: its authors named as people and keys are called now, and, while
+ * it is open, `markdown` as accepting it would make the document now; `conflict` is the error
+ * code accepting it now would answer (then `markdown` is as it was made).
+ */
+export type SuggestionView = SuggestionRecord & { conflict: string | null };
 
 export interface NewSuggestionInput {
   change: SuggestedChange;
@@ -106,7 +110,24 @@ export function createSuggestionService(deps: SuggestionDeps): SuggestionService
     const authors = records.flatMap((record) => (record.decidedBy ? [record.author, record.decidedBy] : [record.author]));
     const named = new Map((await authorship.named(authors)).map((author) => [author.id, author]));
     const name = (author: Author) => named.get(author.id) ?? author;
-    return records.map((record) => ({ ...record, author: name(record.author), decidedBy: record.decidedBy && name(record.decidedBy) }));
+    return Promise.all(
+      records.map(async (record) => ({
+        ...record,
+        ...(record.status === 'open' ? await now(record) : { conflict: null }),
+        author: name(record.author),
+        decidedBy: record.decidedBy && name(record.decidedBy),
+      })),
+    );
+  }
+
+  /** What an open suggestion would make of the document now (people go on typing after it was made). */
+  async function now(record: SuggestionRecord): Promise<{ markdown: string; conflict: string | null }> {
+    try {
+      return { markdown: (await writer.preview(record.documentId, record.change, { base: record.base })).markdown, conflict: null };
+    } catch (error) {
+      if (error instanceof AppError) return { markdown: record.markdown, conflict: error.code };
+      throw error;
+    }
   }
 
   const view = async (record: SuggestionRecord) => (await views([record]))[0]!;

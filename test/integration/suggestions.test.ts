@@ -77,7 +77,11 @@ describe.each(['postgres', 'embedded'] as StorageKind[])('suggestions on %s', (s
     const byHeader = await api.call('POST', `${doc.path}/suggestions`, { body: diffOf(['@@ -1 +1 @@', '-# Plan', '+# Plan B']), type: 'text/x-diff', headers: { 'base-version': '1' } });
     expect(byHeader.body).toMatchObject({ base: 1, markdown: '# Plan B\n\nfirst\nsecond\n' });
 
-    expect((await api.get(`${doc.path}/suggestions/${made.body.id}`)).body).toEqual(made.body);
+    expect((await api.get(`${doc.path}/suggestions/${made.body.id}`)).body).toEqual({ ...made.body, conflict: null });
+    // Read after someone wrote more, an open suggestion reads as accepting it now would make the document.
+    expect((await api.patch(doc.path, { edits: [{ append: 'third\n' }] })).status).toBe(200);
+    expect((await api.get(`${doc.path}/suggestions/${made.body.id}`)).body).toMatchObject({ markdown: '# Plan\n\nFIRST\nsecond\nthird\n', conflict: null });
+    expect((await api.patch(doc.path, { edits: [{ find: 'third\n', replace: '' }] })).status).toBe(200);
     const listed = await api.get(`${doc.path}/suggestions`);
     expect(listed.status).toBe(200);
     expect(listed.body.suggestions.map((s: { id: string }) => s.id)).toEqual([byHeader.body.id, byDiff.body.id, made.body.id]);
@@ -86,7 +90,7 @@ describe.each(['postgres', 'embedded'] as StorageKind[])('suggestions on %s', (s
     expect(first.body.suggestions).toHaveLength(2);
     const rest = await api.get(`${doc.path}/suggestions?limit=2&cursor=${first.body.nextCursor}`);
     expect(rest.body).toMatchObject({ suggestions: [{ id: made.body.id }], nextCursor: null });
-    expect((await api.get(doc.path)).body.version).toBe(2);
+    expect((await api.get(doc.path)).body.version).toBe(4);
   });
 
   it('keeps the change as it was sent, every kind of edit', async () => {
@@ -142,7 +146,8 @@ describe.each(['postgres', 'embedded'] as StorageKind[])('suggestions on %s', (s
     expect((await api.patch(doc.path, { edits: [{ append: 'x\n' }] })).status).toBe(200);
     expectProblem(await suggest(doc.path, edits), 409, 'EDIT_CONFLICT');
     const replayed = await suggest(doc.path, edits, { 'idempotency-key': 'suggest-before' });
-    expect([replayed.status, replayed.body.id, replayed.body.markdown]).toEqual([200, before.body.id, 'X\n']);
+    // (Its markdown is what accepting it would make now: its change on its base, merged with the x since.)
+    expect([replayed.status, replayed.body.id, replayed.body.markdown]).toEqual([200, before.body.id, 'X\nx\n']);
     expect((await api.get(`${doc.path}/suggestions`)).body.suggestions).toHaveLength(2);
   });
 
@@ -245,6 +250,8 @@ describe.each(['postgres', 'embedded'] as StorageKind[])('suggestions on %s', (s
     expect(made.body.markdown).toBe('Bravo.\n\nAlpha.');
     // Someone types into both paragraphs, which the suggestion re-creates.
     expect((await api.patch(doc.path, { edits: [{ find: 'Alpha.', replace: 'Alpha typed.' }, { find: 'Bravo.', replace: 'Bravo typed.' }] })).status).toBe(200);
+    // Read now, it says it no longer applies, and how it was made.
+    expect((await api.get(`${doc.path}/suggestions/${made.body.id}`)).body).toMatchObject({ conflict: 'EDIT_CONFLICT', markdown: 'Bravo.\n\nAlpha.' });
     const refused = await api.post(`${doc.path}/suggestions/${made.body.id}/accept`);
     expectProblem(refused, 409, 'EDIT_CONFLICT');
     expect((await api.get(`${doc.path}/suggestions/${made.body.id}`)).body.status).toBe('open');

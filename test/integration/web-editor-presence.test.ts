@@ -143,4 +143,33 @@ describe('the editor page and other people\'s colours', () => {
       await page.context().close();
     }
   });
+
+  it('shows open suggestions as a diff; Accept merges one into the text, Reject drops another', async () => {
+    const documentId = uniqueDocId('suggestions-in-page');
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${node.url}/v1/documents${path}`, { ...init, headers: { 'content-type': 'application/json', 'agent-name': 'Reviewer', ...init.headers } });
+    expect((await api('', { method: 'POST', body: JSON.stringify({ id: documentId, content: 'The cat sat.\n' }) })).status).toBe(201);
+    const suggest = (edits: unknown) => api(`/${documentId}/suggestions`, { method: 'POST', body: JSON.stringify({ edits }) });
+    expect((await suggest([{ find: 'cat', replace: 'dog' }])).status).toBe(201);
+    expect((await suggest([{ append: 'Spam.\n' }])).status).toBe(201);
+    const page: Page = await (await browser.newContext()).newPage();
+    try {
+      await page.goto(`${node.url}/d/${documentId}`);
+      await page.locator('#save-status[data-state="saved"]').waitFor();
+      await page.getByRole('tab', { name: /Suggestions \(2\)/ }).click();
+      const dog = page.locator('#suggestions .suggestion', { has: page.locator('ins', { hasText: 'dog' }) });
+      await dog.locator('del', { hasText: 'cat' }).waitFor();
+      expect(await dog.locator('strong').textContent()).toBe('Reviewer (agent)');
+      const spam = page.locator('#suggestions .suggestion', { has: page.locator('ins', { hasText: 'Spam.' }) });
+      await spam.getByRole('button', { name: 'Reject' }).click();
+      await dog.getByRole('button', { name: 'Accept' }).click();
+      await page.locator('#editor .cm-content', { hasText: 'The dog sat.' }).waitFor();
+      await page.locator('#suggestions-message', { hasText: 'No open suggestions.' }).waitFor();
+      const listed = (await (await api(`/${documentId}/suggestions`)).json()) as { suggestions: { status: string }[] };
+      expect(listed.suggestions.map((suggestion) => suggestion.status).sort()).toEqual(['accepted', 'rejected']);
+      expect(((await (await api(`/${documentId}`)).json()) as { content: string }).content).toBe('The dog sat.\n');
+    } finally {
+      await page.context().close();
+    }
+  });
 });

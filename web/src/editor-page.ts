@@ -15,6 +15,7 @@ import { announceSelf, reannounceOnReconnect, showPeople } from './editor/presen
 import { attachPreview } from './editor/preview.ts';
 import { trackSaving } from './editor/save-status.ts';
 import { createSharePanel } from './editor/share-panel.ts';
+import { createSuggestionsPanel } from './editor/suggestions-panel.ts';
 import type { HocuspocusProvider } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
@@ -89,9 +90,14 @@ async function main(): Promise<void> {
   const share = createSharePanel({ api, documentId, signedIn: currentSession() !== null });
   const panels = setUpPanels(byId('panel-tabs'), (panelId) => {
     if (panelId === 'history-panel') history.refresh();
+    if (panelId === 'suggestions-panel') suggestions.refresh();
   });
   const history = createHistoryPanel({ api, documentId, canWrite: () => writable, isOpen: () => panels.current() === 'history-panel' });
-  doc.on('update', () => history.refresh());
+  const suggestions = createSuggestionsPanel({ api, documentId, canWrite: () => writable, isOpen: () => panels.current() === 'suggestions-panel' });
+  doc.on('update', () => {
+    history.refresh();
+    suggestions.refresh();
+  });
 
   connection.onAccess((access, reason) => {
     writable = access === 'write';

@@ -19,7 +19,13 @@ const Suggestion = Type.Object({
   base: Type.Integer({ description: 'The version the change was made against; accepting merges it with everything since, as a PATCH with this base' }),
   status: Status,
   author: Author,
-  markdown: Type.String({ description: 'The document as it would read once accepted: the change merged with the content it had when the suggestion was made' }),
+  markdown: Type.String({
+    description:
+      'The document as it would read once accepted: for an open suggestion, the change merged with the content now; for a closed one, with the content it had when it was made',
+  }),
+  conflict: Type.Union([Type.String(), Type.Null()], {
+    description: "For an open suggestion that would not apply now, the error code accepting it would answer (EDIT_CONFLICT, BASE_VERSION_GONE, ...); then `markdown` is as it was made",
+  }),
   change: Type.Union([Type.Object({ edits: Type.Array(TextEdit) }), Type.Object({ diff: Type.String() })], { description: 'The change, as it was sent' }),
   createdAt: Type.String({ format: 'date-time' }),
   decidedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
