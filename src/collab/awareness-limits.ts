@@ -40,6 +40,8 @@ export function stripUnsafeColours(state: State): void {
   if ('colorLight' in fields && !(typeof fields['colorLight'] === 'string' && LIGHT_COLOUR.test(fields['colorLight']))) {
     delete fields['colorLight'];
   }
+  // Only the server shows agents (agent-presence.ts): a client cannot pass for one.
+  if ('kind' in fields) delete fields['kind'];
 }
 
 const isEmpty = (state: State) => Object.keys(state).length === 0;
@@ -67,7 +69,7 @@ export function filterInbound(states: Map<number, State>, claimed: Set<number>, 
       states.delete(id);
       continue;
     }
-    stripUnsafeColours(state);
+    stripUnsafeColours(state); // and any claim to be an agent
     if (byteLength(state) > limits.bytesPerState) {
       states.delete(id);
       continue;

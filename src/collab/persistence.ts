@@ -67,12 +67,25 @@ export function createPersistence(options: PersistenceOptions) {
     logUpdates(documentId: string, doc: Y.Doc): void {
       // Client ids the document holds: mapped to their authors already (or from before authors).
       const seen = new Set(doc.store.clients.keys());
+      // What waited for missing dependencies when the transaction began (see below).
+      let pendingBefore: unknown[] = [];
+      const pendingNow = () => [doc.store.pendingStructs, doc.store.pendingDs];
+      doc.on('beforeTransaction', () => {
+        pendingBefore = pendingNow();
+      });
       doc.on('update', (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction) => {
-        const newClients = newClientsOf(transaction, seen);
+        let newClients = newClientsOf(transaction, seen);
         // Stored already, or another node's to store (room-sync.ts adopts it if that node dies).
         if (origin === FROM_STORAGE || origin === FROM_BUS) return;
         const write = options.serverWriteOf(origin);
-        const by = write?.by ?? { author: options.socketAuthorOf(origin) };
+        let by = write?.by ?? { author: options.socketAuthorOf(origin) };
+        // What waited for a dependency was finished in this transaction, so its update holds
+        // someone else's structs too (whoever sent what waited, perhaps to have it credited to
+        // this writer): it is logged as by no one known, and maps no client id.
+        if (pendingNow().some((pending, index) => pending !== pendingBefore[index])) {
+          by = { ...by, author: null };
+          newClients = [];
+        }
         const committed = opLog.append(documentId, update, by, newClients);
         tails.track(documentId, committed);
         write?.committed.push(committed);

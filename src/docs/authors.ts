@@ -18,8 +18,15 @@ export interface Author {
 
 export const AUTHOR_KINDS: readonly AuthorKind[] = ['user', 'agent', 'link', 'key'];
 
-/** What an Agent-Name (or an MCP client's name) may be: 1–64 printable characters. */
-export const AGENT_NAME = /^[\x20-\x7e\u00a0-\uffff]{1,64}$/u;
+/**
+ * Whether a name may name an agent (Agent-Name, an MCP client's name): 1–64 characters, none
+ * of them control, format (zero-width, bidi overrides, soft hyphens), surrogate, private or
+ * line-breaking characters, and at least one visible one, so that a name shows as what it is
+ * and cannot pass for another that looks the same.
+ */
+export function isAgentName(name: string): boolean {
+  return /^[^\p{C}\p{Zl}\p{Zp}]{1,64}$/u.test(name) && /[\p{L}\p{N}\p{P}\p{S}]/u.test(name);
+}
 
 /** The same credential, writing as the agent `name`. */
 export function asAgent(credential: Author, name: string): Author {

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { AppError } from '../errors.ts';
 import type { ContentFormat } from '../formats/ports.ts';
 import { docFromUpdates } from './yjs-state.ts';
 
@@ -11,7 +12,22 @@ export interface RevertedEntry {
   revertedSince: number | null;
 }
 
+/** Yjs's DeleteSet (its class is not exported under that name). */
+type DeleteSet = Y.Transaction['deleteSet'];
+
 const THEIRS = Symbol('the reverted author');
+
+/** Whether every item `deletions` names is one of `theirs`. */
+function within(deletions: DeleteSet, theirs: DeleteSet): boolean {
+  for (const [client, ranges] of deletions.clients) {
+    const own = theirs.clients.get(client) ?? [];
+    for (const { clock, len } of ranges) {
+      // `own` is sorted and merged: the range must lie inside one of its runs.
+      if (!own.some((run) => run.clock <= clock && clock + len <= run.clock + run.len)) return false;
+    }
+  }
+  return true;
+}
 const OTHERS = Symbol('everyone else');
 
 /**
@@ -47,14 +63,27 @@ export function revertUpdate(format: ContentFormat, since: number, baseUpdates: 
         stackAt.set(entry.seq, undo.undoStack.length);
       }
     }
+    const theirs = Y.mergeDeleteSets(undo.undoStack.map((item) => item.insertions));
     const made: Uint8Array[] = [];
     const collect = (update: Uint8Array, origin: unknown) => {
       if (origin === undo) made.push(update);
     };
+    const deleted: DeleteSet[] = [];
+    const watch = (transaction: Y.Transaction) => {
+      if (transaction.origin === undo) deleted.push(transaction.deleteSet);
+    };
     doc.on('update', collect);
+    doc.on('afterTransaction', watch);
     while (undo.canUndo()) undo.undo();
     doc.off('update', collect);
+    doc.off('afterTransaction', watch);
     undo.destroy();
+    // Taking away a block they added takes what is in it: refused when someone else wrote there.
+    if (deleted.some((deletions) => !within(deletions, theirs))) {
+      throw new AppError('EDIT_CONFLICT', 'Reverting this author would delete what someone else wrote inside what they added (in rich text, a block they made); nothing was changed', {
+        details: { reason: 'OTHERS_INSIDE' },
+      });
+    }
     return made.length === 0 ? null : Y.mergeUpdates(made);
   } finally {
     doc.destroy();

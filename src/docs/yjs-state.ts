@@ -21,11 +21,19 @@ export function markdownOfUpdates(format: ContentFormat, updates: readonly Uint8
 }
 
 /**
- * The clients whose earlier updates `update` builds on but `doc` lacks. Yjs would hold such
- * an update aside as pending, so it must be refused instead of acknowledged.
+ * The clients whose earlier updates `update` builds on but `doc` lacks: structs after a gap,
+ * or deletions of items it does not have yet. Yjs would hold such an update aside as pending
+ * (and finish it later, inside someone else's transaction), so it must be refused instead of
+ * acknowledged.
  */
 export function missingDependencies(doc: Y.Doc, update: Uint8Array): number[] {
   const { from } = Y.parseUpdateMeta(update);
   const have = Y.decodeStateVector(Y.encodeStateVector(doc));
-  return [...from].filter(([client, clock]) => (have.get(client) ?? 0) < clock).map(([client]) => client);
+  const missing = new Set([...from].filter(([client, clock]) => (have.get(client) ?? 0) < clock).map(([client]) => client));
+  const written = Y.parseUpdateMeta(update).to;
+  for (const [client, deletions] of Y.decodeUpdate(update).ds.clients) {
+    const end = Math.max(...deletions.map((deletion) => deletion.clock + deletion.len));
+    if (end > Math.max(have.get(client) ?? 0, written.get(client) ?? 0)) missing.add(client);
+  }
+  return [...missing];
 }

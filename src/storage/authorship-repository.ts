@@ -70,11 +70,12 @@ export function createAuthorshipStore(prisma: PrismaClient): AuthorshipStore {
       const ids = (prefix: string) => [...new Set(authors.filter((author) => author.id.startsWith(prefix)).map((author) => author.id.slice(prefix.length)))];
       const [users, keys] = await Promise.all([
         prisma.user.findMany({ where: { id: { in: ids('user:') } }, select: { id: true, name: true } }),
-        prisma.apiKey.findMany({ where: { id: { in: ids('key:') } }, select: { id: true, name: true, prefix: true } }),
+        prisma.apiKey.findMany({ where: { id: { in: ids('key:') } }, select: { id: true, user: { select: { name: true } } } }),
       ]);
       const names = new Map<string, string>([
         ...users.map((user) => [`user:${user.id}`, user.name || 'Someone without a name'] as const),
-        ...keys.map((key) => [`key:${key.id}`, key.name || `API key ${key.prefix}`] as const),
+        // A key's own name is its owner's label ("payroll deploy key"), not for every reader: named by its owner.
+        ...keys.map((key) => [`key:${key.id}`, key.user.name ? `${key.user.name}'s API key` : 'An API key'] as const),
       ]);
       return authors.map((author) => {
         if (author.kind === 'agent') return author;

@@ -74,4 +74,20 @@ describe('agent presence across two nodes', () => {
       h.provider.destroy();
     }
   });
+
+  it('does not let a client pass for an agent: the kind it claims is taken out of its state', async () => {
+    const id = uniqueDocId('agent-spoof');
+    const impostor = yWebsocketClient(a.wsUrl, id);
+    const watcher = hocuspocusClient(b.wsUrl, id);
+    try {
+      await Promise.all([whenSynced(impostor.provider), whenSynced(watcher.provider)]);
+      impostor.provider.awareness.setLocalState({ user: { name: 'Fake agent', kind: 'agent', color: '#b45309' } });
+      const seen = () => [...watcher.provider.awareness!.getStates().values()].find((state) => (state as AgentState).user?.name === 'Fake agent') as AgentState | undefined;
+      await waitFor(() => seen() !== undefined, 'the impostor to be seen');
+      expect(seen()!.user).toEqual({ name: 'Fake agent', color: '#b45309' });
+    } finally {
+      impostor.provider.destroy();
+      watcher.provider.destroy();
+    }
+  });
 });

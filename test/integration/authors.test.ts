@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as encoding from 'lib0/encoding';
+import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { FRAGMENT } from '../../src/formats/prosemirror-schema.ts';
 import { signUp, startAuthNode, type TestUser } from '../helpers/auth.ts';
@@ -96,17 +98,59 @@ describe('authors with access control on', () => {
     expect(versions[1]!.authorKind).toBe('link');
   });
 
+  it("does not credit a writer's text to someone else by making it wait for their next keystroke", async () => {
+    const id = uniqueDocId('authors-pending-forge');
+    const rest = restClient(`${node.url}/v1`, { authorization: `Bearer ${alice.accessToken}` });
+    const created = await rest.post('/documents', { id, content: 'Intro.\n' });
+    const path = `/documents/${id}`;
+    const typist = yWebsocketClient(node.wsUrl, id, { token: alice.accessToken });
+    const forger = yWebsocketClient(node.wsUrl, id, { token: created.body.writeKey });
+    try {
+      await Promise.all([whenSynced(typist.provider), whenSynced(forger.provider)]);
+      typist.text.insert(typist.text.length, 'alice typed');
+      await waitFor(() => forger.text.toString().endsWith('alice typed'), 'the typing to reach the forger');
+      // The forger's text builds on the typist's next keystroke (a guess of it), from a new client id.
+      const scratch = new Y.Doc();
+      Y.applyUpdate(scratch, Y.encodeStateAsUpdate(forger.doc));
+      scratch.clientID = typist.doc.clientID;
+      scratch.getText('content').insert(scratch.getText('content').length, '?');
+      const guessed = Y.encodeStateVector(scratch);
+      scratch.clientID = 424_242;
+      scratch.getText('content').insert(scratch.getText('content').length, ' [PLANTED]');
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, 0); // sync
+      syncProtocol.writeUpdate(encoder, Y.encodeStateAsUpdate(scratch, guessed));
+      forger.provider.ws!.send(encoding.toUint8Array(encoder));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      typist.text.insert(typist.text.length, '!');
+      await waitFor(async () => (await rest.get(path)).body.content.includes('[PLANTED]'), 'the waiting update to be finished');
+      const written = await textByAuthor(rest, path);
+      expect(written['alice']).not.toContain('PLANTED');
+      const versions = (await rest.get(`${path}/versions`)).body.versions as { author: Span['author'] }[];
+      // The update that finished it holds both: it is by no one known, not by the typist.
+      expect(versions[0]!.author).toBeNull();
+    } finally {
+      typist.provider.destroy();
+      forger.provider.destroy();
+    }
+  });
+
   it('refuses an Agent-Name that is empty, too long or not printable, and writes nothing', async () => {
     const id = uniqueDocId('authors-bad-name');
     const rest = restClient(`${node.url}/v1`, { authorization: `Bearer ${alice.accessToken}` });
     await rest.post('/documents', { id, content: 'x' });
-    // (fetch itself refuses to send a control character in a header.)
-    for (const name of ['', ' ', 'a'.repeat(65)]) {
+    // As a client sends a name in UTF-8 (fetch sends header text as Latin-1 bytes; it refuses control characters itself).
+    const utf8 = (name: string) => Buffer.from(name, 'utf8').toString('latin1');
+    const accepted = await rest.patch(`/documents/${id}`, { edits: [{ append: 'z' }] }, { 'agent-name': utf8('Café ☕') });
+    expect(accepted.status).toBe(200);
+    expect((await rest.get(`/documents/${id}/versions?limit=1`)).body.versions[0].author).toMatchObject({ kind: 'agent', name: 'Café ☕' });
+    const invisible = ['\u200b\u200b', 'ali\u00adce', 'a\u202eb', 'x\u2028y'].map(utf8);
+    for (const name of ['', ' ', 'a'.repeat(65), '\xe9', ...invisible]) {
       const answer = await rest.patch(`/documents/${id}`, { edits: [{ append: 'y' }] }, { 'agent-name': name });
       expect(answer.status, JSON.stringify(name)).toBe(400);
       expect(answer.headers.get('content-type')).toContain('application/problem+json');
     }
-    expect((await rest.get(`/documents/${id}`)).body).toMatchObject({ content: 'x', version: 1 });
+    expect((await rest.get(`/documents/${id}`)).body).toMatchObject({ content: 'xz', version: 2 });
   });
 });
 
@@ -226,6 +270,27 @@ describe('authors on embedded storage, both dialects and rich text', () => {
       const reverted = await rest.post(`${path}/revert`, { author: 'agent:Vandal@user:anonymous' });
       expect(reverted.status).toBe(200);
       expect((await rest.get(path)).body.content).toBe('# Plan\n\nFirst step. Then lunch.');
+    } finally {
+      person.provider.destroy();
+    }
+  });
+
+  it('refuses to revert an agent whose rich-text paragraph someone typed in: reverting would delete their words', async () => {
+    const id = uniqueDocId('authors-revert-inside');
+    const path = `/documents/${id}`;
+    await rest.post('/documents', { id, format: 'prosemirror', content: 'start' });
+    const person = hocuspocusClient(node.wsUrl, id);
+    try {
+      await whenSynced(person.provider);
+      expect((await rest.patch(path, { edits: [{ append: '\n\nAgent paragraph.' }] }, { 'agent-name': 'Adder' })).status).toBe(200);
+      await waitFor(() => person.doc.getXmlFragment(FRAGMENT).length === 2, "the agent's paragraph to reach the person");
+      const added = (person.doc.getXmlFragment(FRAGMENT).get(1) as Y.XmlElement).get(0) as Y.XmlText;
+      added.insert(0, 'BOB ');
+      await waitFor(() => person.provider.unsyncedChanges === 0, 'the typing to be acknowledged');
+      const refused = await rest.post(`${path}/revert`, { author: 'agent:Adder@user:anonymous' });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ code: 'EDIT_CONFLICT', details: { reason: 'OTHERS_INSIDE' } });
+      expect((await rest.get(path)).body.content).toBe('start\n\nBOB Agent paragraph.');
     } finally {
       person.provider.destroy();
     }

@@ -115,7 +115,7 @@ describe('MCP endpoint (/mcp)', () => {
     const versions = await ok(agent, 'list_versions', { document_id: id });
     // The browser types with the API key; the session writes as the agent its MCP client names.
     const authors = versions.versions.map((entry: { author: { kind: string; name: string } }) => `${entry.author.kind}:${entry.author.name}`);
-    expect(new Set(authors)).toEqual(new Set(['key:mcp agent', 'agent:tandem-test']));
+    expect(new Set(authors)).toEqual(new Set(["key:mcp-owner's API key", 'agent:tandem-test']));
     expect(await ok(agent, 'read_version', { document_id: id, version: 1 })).toMatchObject({ version: 1, content: '# Plan\n\n## Tasks\n\n- write\n' });
     browser.provider.destroy();
   });

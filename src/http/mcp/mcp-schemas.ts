@@ -1,4 +1,7 @@
 import * as z from 'zod/v4';
+import type { TextChange } from '../../docs/text-change.ts';
+import { MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
+import { AppError } from '../../errors.ts';
 
 /**
  * Input schemas of the MCP tools (zod, as the SDK takes them; it publishes them as JSON
@@ -52,3 +55,23 @@ export const Limit = (max: number, fallback: number) =>
   z.number().int().min(1).max(max).optional().describe(`How many at most (1-${max}, default ${fallback})`);
 
 export const Cursor = z.string().max(1000).optional().describe('The nextCursor of the previous page; leave out for the first page');
+
+/** What patch_document and suggest_edit take: the change, against a version, once. */
+export const ChangeInputs = {
+  document_id: DocumentId,
+  base_version: BaseVersion.optional(),
+  // The length is checked before the items: 9,000 bad edits are one problem, not 9,000 in the answer.
+  edits: z.array(TextEdit).min(1).max(MAX_EDITS).optional().describe(`The edits, in order (give this or diff; at most ${MAX_EDITS})`),
+  diff: z.string().min(1).optional().describe('A unified diff of the markdown (give this or edits)'),
+  idempotency_key: IdempotencyKey.optional(),
+};
+
+/** The change those inputs give: exactly one of edits and diff. */
+export function changeOfInputs(edits: unknown[] | undefined, diff: string | undefined): Exclude<TextChange, { content: string }> {
+  if ((edits === undefined) === (diff === undefined)) {
+    throw new AppError('VALIDATION_FAILED', 'Give either edits or diff, not both and not neither', {
+      details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
+    });
+  }
+  return diff !== undefined ? { diff } : { edits: edits as Edit[] };
+}

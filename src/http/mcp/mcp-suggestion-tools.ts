@@ -1,16 +1,13 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyBaseLogger } from 'fastify';
-import * as z from 'zod/v4';
 import type { Authorizer } from '../../access/authorizer.ts';
 import { describePrincipal } from '../../access/principal.ts';
 import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { SuggestionService } from '../../docs/suggestions.ts';
-import { MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
-import { AppError } from '../../errors.ts';
 import { mcpAuthorOf } from './mcp-author.ts';
 import { runTool, toolResult } from './mcp-errors.ts';
 import { documentUri } from './mcp-resources.ts';
-import { BaseVersion, DocumentId, IdempotencyKey, TextEdit } from './mcp-schemas.ts';
+import { ChangeInputs, changeOfInputs } from './mcp-schemas.ts';
 
 export interface SuggestionToolDeps {
   suggestions: SuggestionService;
@@ -34,27 +31,17 @@ export function registerSuggestionTools(server: McpServer, deps: SuggestionToolD
         'with write access accepts it (merged as patch_document with that base would be) or rejects it. Errors as for ' +
         'patch_document: EDIT_CONFLICT when an edit does not fit the text of base_version (nothing was stored; read again), ' +
         'BASE_VERSION_GONE, FORBIDDEN when this credential may only read. Works with credentials that may suggest but not write.',
-      inputSchema: {
-        document_id: DocumentId,
-        base_version: BaseVersion.optional(),
-        edits: z.array(TextEdit).min(1).max(MAX_EDITS).optional().describe(`The edits, in order (give this or diff; at most ${MAX_EDITS})`),
-        diff: z.string().min(1).optional().describe('A unified diff of the markdown (give this or edits)'),
-        idempotency_key: IdempotencyKey.optional(),
-      },
+      inputSchema: ChangeInputs,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
     ({ document_id, base_version, edits, diff, idempotency_key }, extra) =>
       runTool(logger, 'suggest_edit', extra, async (principal) => {
-        if ((edits === undefined) === (diff === undefined)) {
-          throw new AppError('VALIDATION_FAILED', 'Give either edits or diff, not both and not neither', {
-            details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
-          });
-        }
+        const change = changeOfInputs(edits, diff);
         await authorizer.require(principal, document_id, 'suggest');
         const idempotencyKey =
           idempotency_key === undefined ? undefined : scopedIdempotencyKey(describePrincipal(principal), 'mcp:suggest_edit', idempotency_key);
         const { suggestion } = await suggestions.create(document_id, {
-          change: diff !== undefined ? { diff } : { edits: edits as Edit[] },
+          change,
           base: base_version,
           author: mcpAuthorOf(server, principal),
           idempotencyKey,

@@ -9,13 +9,11 @@ import { scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import type { DocumentSearch } from '../../docs/document-search.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
 import type { TextChange } from '../../docs/text-change.ts';
-import { MAX_EDITS, type TextEdit as Edit } from '../../docs/text-edits.ts';
 import { DOCUMENT_FORMATS } from '../../formats/ports.ts';
-import { AppError } from '../../errors.ts';
 import { toMeta } from '../rest/document-routes.ts';
 import { markdownResult, runTool, toolResult } from './mcp-errors.ts';
 import { documentUri } from './mcp-resources.ts';
-import { BaseVersion, Cursor, DocumentId, IdempotencyKey, Limit, TextEdit } from './mcp-schemas.ts';
+import { BaseVersion, ChangeInputs, changeOfInputs, Cursor, DocumentId, IdempotencyKey, Limit } from './mcp-schemas.ts';
 
 export interface DocumentToolDeps {
   documents: DocumentService;
@@ -129,26 +127,13 @@ export function registerDocumentTools(server: McpServer, deps: DocumentToolDeps)
         'base_version (a `find` text or heading that is not there or not unique, a hunk whose lines are not there; `details` ' +
         'names it): nothing was changed; read the document again and make the edit against that. BASE_VERSION_GONE: the base is ' +
         'older than the kept history; read again. FORBIDDEN: this credential may only read.',
-      inputSchema: {
-        document_id: DocumentId,
-        base_version: BaseVersion.optional(),
-        // The length is checked before the items: 9,000 bad edits are one problem, not 9,000 in the answer.
-        edits: z.array(TextEdit).min(1).max(MAX_EDITS).optional().describe(`The edits, in order (give this or diff; at most ${MAX_EDITS})`),
-        diff: z.string().min(1).optional().describe('A unified diff of the markdown (give this or edits)'),
-        idempotency_key: IdempotencyKey.optional(),
-      },
+      inputSchema: ChangeInputs,
       annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
     },
     ({ document_id, base_version, edits, diff, idempotency_key }, extra) =>
-      runTool(logger, 'patch_document', extra, async (principal) => {
-        if ((edits === undefined) === (diff === undefined)) {
-          throw new AppError('VALIDATION_FAILED', 'Give either edits or diff, not both and not neither', {
-            details: [{ path: '/edits', message: 'exactly one of edits and diff is required' }],
-          });
-        }
-        const change = diff !== undefined ? { diff } : { edits: edits as Edit[] };
-        return patch(principal, 'patch_document', document_id, change, base_version, idempotency_key);
-      }),
+      runTool(logger, 'patch_document', extra, async (principal) =>
+        patch(principal, 'patch_document', document_id, changeOfInputs(edits, diff), base_version, idempotency_key),
+      ),
   );
 
   server.registerTool(

@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Authorizer } from '../../access/authorizer.ts';
 import type { DocumentService } from '../../docs/document-service.ts';
-import { requireEditCount } from '../../docs/text-edits.ts';
 import type { DocumentRecord } from '../../storage/document-repository.ts';
 import {
   CreateBody,
@@ -12,7 +11,9 @@ import {
   DocumentMeta,
   DocumentWithContent,
   PageQuery,
-  PatchBody,
+  changeOfPatchBody,
+  editsCountedFirst,
+  PatchBodies,
   Problem,
   PutBody,
   WriteHeaders,
@@ -143,31 +144,19 @@ export function registerDocumentRoutes(app: FastifyInstance, documents: Document
   api.patch(
     '/documents/:id',
     {
-      // Counted before the schema runs: validating (and reporting on) 20,000 edits is work the
-      // answer, 413 TOO_MANY_EDITS, does not need.
-      preValidation: async (request) => {
-        const edits = (request.body as { edits?: unknown } | null)?.edits;
-        if (Array.isArray(edits)) requireEditCount(edits.length);
-      },
+      preValidation: editsCountedFirst,
       schema: {
         tags,
         summary: 'Apply edits: a unified diff (text/x-diff) or JSON { base?, edits }',
         params: DocumentIdParams,
         headers: WriteHeaders,
-        body: {
-          content: {
-            'application/json': { schema: PatchBody },
-            'text/x-diff': { schema: Type.String({ description: 'A unified diff of one file' }) },
-            'text/plain': { schema: Type.String({ description: 'A unified diff of one file' }) },
-          },
-        },
+        body: PatchBodies,
         response: { 200: WriteResult, ...problems(400, 404, 409, 412, 413, 415, 422) },
       },
     },
     async (request, reply) => {
-      const body = request.body as string | Static<typeof PatchBody>;
-      const change = typeof body === 'string' ? { diff: body } : { edits: body.edits };
-      const options = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
+      const { change, base } = changeOfPatchBody(request.body);
+      const options = writeOptionsOf(request, base);
       return sendWriteResult(reply, await documents.write(request.params.id, { kind: 'text', change }, options));
     },
   );

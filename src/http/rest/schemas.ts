@@ -1,5 +1,5 @@
-import Type from 'typebox';
-import { MAX_EDITS } from '../../docs/text-edits.ts';
+import Type, { type Static } from 'typebox';
+import { MAX_EDITS, requireEditCount } from '../../docs/text-edits.ts';
 import { DOCUMENT_FORMATS } from '../../formats/ports.ts';
 
 const Format = Type.Union(
@@ -92,6 +92,30 @@ export const PatchBody = Type.Object(
   { base: Base, edits: Type.Array(TextEdit, { minItems: 1, maxItems: MAX_EDITS }) },
   { additionalProperties: false },
 );
+
+/** What PATCH (and a suggestion) takes: JSON edits, or a unified diff as text. */
+export const PatchBodies = {
+  content: {
+    'application/json': { schema: PatchBody },
+    'text/x-diff': { schema: Type.String({ description: 'A unified diff of one file' }) },
+    'text/plain': { schema: Type.String({ description: 'A unified diff of one file' }) },
+  },
+};
+
+/** A PATCH body as the handler has it: the change, and the base the JSON gave. */
+export function changeOfPatchBody(body: unknown): { change: { diff: string } | { edits: Static<typeof PatchBody>['edits'] }; base: number | undefined } {
+  const patch = body as string | Static<typeof PatchBody>;
+  return typeof patch === 'string' ? { change: { diff: patch }, base: undefined } : { change: { edits: patch.edits }, base: patch.base };
+}
+
+/**
+ * Counts the edits before the schema runs: validating (and reporting on) 20,000 edits is work
+ * the answer, 413 TOO_MANY_EDITS, does not need.
+ */
+export async function editsCountedFirst(request: { body: unknown }): Promise<void> {
+  const edits = (request.body as { edits?: unknown } | null)?.edits;
+  if (Array.isArray(edits)) requireEditCount(edits.length);
+}
 
 export const PutBody = Type.Object({ content: Type.String(), base: Base }, { additionalProperties: false });
 

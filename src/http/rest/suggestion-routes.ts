@@ -1,9 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import Type, { type Static } from 'typebox';
+import Type from 'typebox';
 import type { SuggestionService, SuggestionView } from '../../docs/suggestions.ts';
-import { requireEditCount } from '../../docs/text-edits.ts';
-import { Author, DocumentIdParams, PatchBody, Problem, TextEdit, WriteHeaders } from './schemas.ts';
+import { Author, changeOfPatchBody, DocumentIdParams, editsCountedFirst, PatchBodies, Problem, TextEdit, WriteHeaders } from './schemas.ts';
 import { authorOfRequest, etagOf, idempotencyKeyOf, writeOptionsOf } from './write-options.ts';
 
 const tags = ['suggestions'];
@@ -56,29 +55,19 @@ export function registerSuggestionRoutes(app: FastifyInstance, deps: { suggestio
     {
       config: { access: 'suggest' },
       // As for PATCH: 20,000 edits are answered 413 before the schema looks at each of them.
-      preValidation: async (request) => {
-        const edits = (request.body as { edits?: unknown } | null)?.edits;
-        if (Array.isArray(edits)) requireEditCount(edits.length);
-      },
+      preValidation: editsCountedFirst,
       schema: {
         tags,
         summary: 'Suggest a change (what PATCH takes: JSON { base?, edits } or a text/x-diff body), stored without changing the document',
         params: DocumentIdParams,
         headers: WriteHeaders,
-        body: {
-          content: {
-            'application/json': { schema: PatchBody },
-            'text/x-diff': { schema: Type.String({ description: 'A unified diff of one file' }) },
-            'text/plain': { schema: Type.String({ description: 'A unified diff of one file' }) },
-          },
-        },
+        body: PatchBodies,
         response: { 200: Suggestion, 201: Suggestion, ...problems(400, 401, 403, 404, 409, 412, 413, 415, 422) },
       },
     },
     async (request, reply) => {
-      const body = request.body as string | Static<typeof PatchBody>;
-      const change = typeof body === 'string' ? { diff: body } : { edits: body.edits };
-      const { base, ifMatch } = writeOptionsOf(request, typeof body === 'string' ? undefined : body.base);
+      const { change, base: bodyBase } = changeOfPatchBody(request.body);
+      const { base, ifMatch } = writeOptionsOf(request, bodyBase);
       const { suggestion, created } = await suggestions.create(request.params.id, {
         change,
         base,

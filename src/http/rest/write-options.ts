@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorOfPrincipal, describePrincipal } from '../../access/principal.ts';
-import { AGENT_NAME, type Author, asAgent } from '../../docs/authors.ts';
+import { type Author, asAgent, isAgentName } from '../../docs/authors.ts';
 import type { WriteOptions, WriteResult } from '../../docs/document-writes.ts';
 import { type ScopedIdempotencyKey, scopedIdempotencyKey } from '../../docs/idempotency-key.ts';
 import { AppError } from '../../errors.ts';
@@ -30,10 +30,14 @@ export function idempotencyKeyOf(request: FastifyRequest): ScopedIdempotencyKey 
 /** Whom the request's writes are attributed to: its credential, as the agent its Agent-Name names. */
 export function authorOfRequest(request: FastifyRequest): Author {
   const credential = authorOfPrincipal(request.principal);
-  const name = request.headers['agent-name'];
-  if (name === undefined) return credential;
-  if (typeof name !== 'string' || !AGENT_NAME.test(name) || name.trim() === '') {
-    throw new AppError('VALIDATION_FAILED', 'Agent-Name must be 1 to 64 printable characters, given once');
+  const header = request.headers['agent-name'];
+  if (header === undefined) return credential;
+  // Node joins repeated headers with ", ": count them in the raw list instead.
+  const given = request.raw.rawHeaders.filter((value, index) => index % 2 === 0 && value.toLowerCase() === 'agent-name').length;
+  // Header values arrive as Latin-1; a name sent as UTF-8 (as clients send it) is read as such.
+  const name = typeof header === 'string' ? Buffer.from(header, 'latin1').toString('utf8') : '';
+  if (given !== 1 || name.includes('\uFFFD') || !isAgentName(name)) {
+    throw new AppError('VALIDATION_FAILED', 'Agent-Name must be given once, as 1 to 64 visible characters in UTF-8 (no control or invisible ones)');
   }
   return asAgent(credential, name);
 }
