@@ -27,13 +27,23 @@ export function markdownOfUpdates(format: ContentFormat, updates: readonly Uint8
  * acknowledged.
  */
 export function missingDependencies(doc: Y.Doc, update: Uint8Array): number[] {
-  const { from } = Y.parseUpdateMeta(update);
+  const { from, to } = Y.parseUpdateMeta(update);
   const have = Y.decodeStateVector(Y.encodeStateVector(doc));
   const missing = new Set([...from].filter(([client, clock]) => (have.get(client) ?? 0) < clock).map(([client]) => client));
-  const written = Y.parseUpdateMeta(update).to;
-  for (const [client, deletions] of Y.decodeUpdate(update).ds.clients) {
+  /** Whether the document or the update itself holds the item with this id. */
+  const known = (id: { client: number; clock: number }) =>
+    id.clock < (have.get(id.client) ?? 0) || (id.clock >= (from.get(id.client) ?? Infinity) && id.clock < (to.get(id.client) ?? 0));
+  const { structs, ds } = Y.decodeUpdate(update);
+  // Items placed next to, or inside, items that do not exist yet.
+  for (const struct of structs) {
+    if (!(struct instanceof Y.Item)) continue;
+    const parent = struct.parent as unknown;
+    const parentId = parent instanceof Y.ID ? parent : null;
+    for (const id of [struct.origin, struct.rightOrigin, parentId]) if (id && !known(id)) missing.add(id.client);
+  }
+  for (const [client, deletions] of ds.clients) {
     const end = Math.max(...deletions.map((deletion) => deletion.clock + deletion.len));
-    if (end > Math.max(have.get(client) ?? 0, written.get(client) ?? 0)) missing.add(client);
+    if (end > Math.max(have.get(client) ?? 0, to.get(client) ?? 0)) missing.add(client);
   }
   return [...missing];
 }
