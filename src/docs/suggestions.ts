@@ -23,6 +23,13 @@ export const MAX_OPEN_SUGGESTIONS = 500;
 export const STALE_CLAIM_MS = 30_000;
 
 /**
+ * UTF-16 units of markdown one page of a listing may carry: each open suggestion holds the
+ * whole document as accepting it would make it, so a page of a large document's suggestions
+ * ends early (with a cursor for the rest) instead of holding a hundred copies at once.
+ */
+export const LIST_PAGE_MARKDOWN = 4 * 1024 * 1024;
+
+/**
  * A suggestion as answered: its authors named as people and keys are called now, and, while
  * it is open, `markdown` as accepting it would make the document now; `conflict` is the error
  * code accepting it now would answer (then `markdown` is as it was made).
@@ -86,7 +93,8 @@ function decodeCursor(cursor: string): SuggestionCursor {
   } catch (error) {
     throw new AppError('VALIDATION_FAILED', 'cursor is not one this server handed out', { cause: error });
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(parsed[0]) || typeof parsed[1] !== 'string') {
+  // 8.64e15 ms: the furthest a Date reaches.
+  if (!Array.isArray(parsed) || parsed.length !== 2 || !Number.isSafeInteger(parsed[0]) || Math.abs(parsed[0] as number) > 8.64e15 || typeof parsed[1] !== 'string') {
     throw new AppError('VALIDATION_FAILED', 'cursor is not one this server handed out');
   }
   return { createdAt: new Date(parsed[0] as number), id: parsed[1] };
@@ -184,8 +192,17 @@ export function createSuggestionService(deps: SuggestionDeps): SuggestionService
     async list(documentId, { status, limit, cursor }) {
       await documents.describe(documentId);
       const records = await store.list(documentId, { status, limit, after: cursor === undefined ? undefined : decodeCursor(cursor) });
-      const last = records.length === limit ? records.at(-1) : undefined;
-      return { suggestions: await views(records), nextCursor: last ? encodeCursor(last) : null };
+      // One at a time, each rebuilt document let go before the next, until the page is full.
+      const page: SuggestionView[] = [];
+      let carried = 0;
+      for (const record of records) {
+        if (page.length > 0 && carried >= LIST_PAGE_MARKDOWN) break;
+        const [shown] = await views([record]);
+        page.push(shown!);
+        carried += shown!.markdown.length;
+      }
+      const last = page.length < records.length || records.length === limit ? page.at(-1) : undefined;
+      return { suggestions: page, nextCursor: last ? encodeCursor(last) : null };
     },
 
     async get(documentId, id) {

@@ -286,6 +286,21 @@ describe('suggestions whose accept was interrupted, and the open limit (Postgres
     return { id, path: `/documents/${id}`, sid: made.body.id as string };
   }
 
+  it("pages a large document's suggestions by size: each carries the whole document, so a page ends after about 4 MiB of them", async () => {
+    const id = uniqueDocId('suggest-big-list');
+    const line = `${'x'.repeat(99)}\n`;
+    expect((await api.post('/documents', { id, content: line.repeat(10_000) })).status).toBe(201);
+    for (let i = 0; i < 6; i++) expect((await api.post(`/documents/${id}/suggestions`, { edits: [{ append: `s${i}\n` }] })).status).toBe(201);
+    const first = await api.get(`/documents/${id}/suggestions?limit=100`);
+    expect(first.body.suggestions).toHaveLength(5);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const rest = await api.get(`/documents/${id}/suggestions?limit=100&cursor=${first.body.nextCursor}`);
+    expect(rest.body).toMatchObject({ suggestions: [{ markdown: `${line.repeat(10_000)}s0\n` }], nextCursor: null });
+    // A cursor past the last date there is: 400, not 500.
+    const forged = Buffer.from(JSON.stringify([8_640_000_000_000_001, 'x'])).toString('base64url');
+    expect((await api.get(`/documents/${id}/suggestions?cursor=${forged}`)).status).toBe(400);
+  });
+
   it('a fresh claim (an accept under way) is 409 to other accepts and rejects; a stale one (its node died) is taken over', async () => {
     const { path, sid } = await suggested('x\n', { append: 'y\n' });
     await pool.query(`UPDATE suggestions SET status = 'accepting', claimed_at = now() WHERE id = $1`, [sid]);
