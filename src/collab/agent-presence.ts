@@ -34,6 +34,7 @@ export function cursorOf(transaction: Y.Transaction): CursorJson | null {
 /** An agent's state on one document: when it ends, and what keeps the document loaded meanwhile. */
 interface Shown {
   awareness: Awareness;
+  clientId: number;
   timer: NodeJS.Timeout;
   release: () => void;
 }
@@ -50,14 +51,14 @@ interface Shown {
 export function createAgentPresence(holdMs = AGENT_PRESENCE_MS) {
   /** By document id and client id. */
   const shown = new Map<string, Shown>();
-  const keyOf = (documentId: string, clientId: number) => `${clientId}:${documentId}`;
+  const keyOf = (documentId: string, clientId: number) => `${clientId}\u0000${documentId}`;
 
-  const end = (key: string, clientId: number) => {
+  const end = (key: string) => {
     const entry = shown.get(key);
     if (!entry) return;
     shown.delete(key);
     clearTimeout(entry.timer);
-    if (entry.awareness.states.has(clientId)) removeAwarenessStates(entry.awareness, [clientId], AGENT_PRESENCE);
+    if (entry.awareness.states.has(entry.clientId)) removeAwarenessStates(entry.awareness, [entry.clientId], AGENT_PRESENCE);
     entry.release();
   };
 
@@ -79,14 +80,14 @@ export function createAgentPresence(holdMs = AGENT_PRESENCE_MS) {
         clearTimeout(earlier.timer);
         earlier.release();
       }
-      const timer = setTimeout(() => end(key, clientId), holdMs);
+      const timer = setTimeout(() => end(key), holdMs);
       timer.unref();
-      shown.set(key, { awareness, timer, release });
+      shown.set(key, { awareness, clientId, timer, release });
     },
 
     /** Takes every agent away now (at shutdown), releasing their documents. */
     endAll(): void {
-      for (const key of [...shown.keys()]) end(key, Number(key.slice(0, key.indexOf(':'))));
+      for (const key of [...shown.keys()]) end(key);
     },
   };
 }

@@ -356,10 +356,10 @@ export function createHocuspocusRooms(options: HocuspocusRoomsOptions) {
           }
           transaction = doc._transaction;
         });
-        const document = hocuspocus.documents.get(documentId);
-        const cursor = transaction && cursorOf(transaction);
         // An agent at work shows in the document's presence, where it changed it.
-        if (author?.kind === 'agent' && document && cursor) {
+        const cursor = author?.kind === 'agent' && transaction ? cursorOf(transaction) : null;
+        const document = connection.document;
+        if (author && cursor && document) {
           // The agent's state holds the document (this connection) until it is taken away.
           const held = connection;
           agents.show(documentId, document.awareness, writerId, author, cursor, () => {

@@ -1,7 +1,5 @@
 import * as Y from 'yjs';
-
-/** Yjs's delete set (its type is not exported under a name). */
-type DeleteSet = Y.Snapshot['ds'];
+import { deletedIn } from './yjs-state.ts';
 
 /**
  * A change made on a rebuild of an older version (the base) merges with what people did
@@ -201,19 +199,4 @@ function changedSince(type: Y.AbstractType<unknown>, base: Y.Snapshot): boolean 
     }
   }
   return false;
-}
-
-/** Whether the whole range [clock, clock + length) of `client` is deleted in `deleted` (sorted and merged, as a struct store's is). */
-function deletedIn(deleted: DeleteSet, client: number, clock: number, length: number): boolean {
-  const ranges = deleted.clients.get(client);
-  if (!ranges) return false;
-  let low = 0;
-  let high = ranges.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (ranges[middle]!.clock <= clock) low = middle + 1;
-    else high = middle;
-  }
-  const range = ranges[low - 1];
-  return range !== undefined && range.clock + range.len >= clock + length;
 }

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { AppError } from '../errors.ts';
 import type { ContentFormat } from '../formats/ports.ts';
-import { docFromUpdates } from './yjs-state.ts';
+import { type DeleteSet, deletedIn, docFromUpdates } from './yjs-state.ts';
 
 /** An op-log entry after the version a revert starts from, and whether the reverted author wrote it. */
 export interface RevertedEntry {
@@ -12,21 +12,11 @@ export interface RevertedEntry {
   revertedSince: number | null;
 }
 
-/** Yjs's DeleteSet (its class is not exported under that name). */
-type DeleteSet = Y.Transaction['deleteSet'];
-
 const THEIRS = Symbol('the reverted author');
 
 /** Whether every item `deletions` names is one of `theirs`. */
 function within(deletions: DeleteSet, theirs: DeleteSet): boolean {
-  for (const [client, ranges] of deletions.clients) {
-    const own = theirs.clients.get(client) ?? [];
-    for (const { clock, len } of ranges) {
-      // `own` is sorted and merged: the range must lie inside one of its runs.
-      if (!own.some((run) => run.clock <= clock && clock + len <= run.clock + run.len)) return false;
-    }
-  }
-  return true;
+  return [...deletions.clients].every(([client, ranges]) => ranges.every(({ clock, len }) => deletedIn(theirs, client, clock, len)));
 }
 const OTHERS = Symbol('everyone else');
 
